@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting in one place: defaults here, environment overrides, validated once at start.
+ * Secrets (DATABASE_URL, SESSION_SECRET) only ever come from the environment.
+ */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().optional(),
+  TUBAN_DATA_DIR: z.string().default('data'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  /** planar CRS the analysis runs in: CGCS2000 3-degree GK zone 35 with zone prefix (Ji'an ≈ 105.9°E) */
+  TUBAN_WORK_SRID: z.coerce.number().int().default(4523),
+  /** county-level 行政区代码 stamped on every large table (distribution key on Citus); 500118 = 永川区 */
+  TUBAN_REGION_CODE: z.string().regex(/^\d{6,12}$/).default('500118'),
+  /** a school within this distance (m) of a polygon sets the school flag */
+  TUBAN_SCHOOL_DISTANCE_M: z.coerce.number().positive().default(200),
+  TUBAN_MAX_UPLOAD_MB: z.coerce.number().positive().default(512),
+  TUBAN_MAX_ZIP_ENTRIES: z.coerce.number().int().positive().default(2000),
+  TUBAN_MAX_UNCOMPRESSED_MB: z.coerce.number().positive().default(4096),
+  TUBAN_MAX_COMPRESSION_RATIO: z.coerce.number().positive().default(200),
+  /** load the synthetic sample town into an empty database on start */
+  TUBAN_SAMPLE: z.enum(['auto', 'off']).default('auto'),
+  /** per-statement timeout for request queries (ms); imports run without it */
+  TUBAN_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration / 配置无效:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.TUBAN_DATA_DIR);
+  return {
+    databaseUrl: e.DATABASE_URL || undefined,
+    dataDir,
+    pgliteDir: path.join(dataDir, 'pglite'),
+    sampleDir: path.join(dataDir, 'sample'),
+    port: e.PORT,
+    host: e.HOST,
+    workSrid: e.TUBAN_WORK_SRID,
+    regionCode: e.TUBAN_REGION_CODE,
+    schoolDistanceM: e.TUBAN_SCHOOL_DISTANCE_M,
+    limits: {
+      maxUploadBytes: e.TUBAN_MAX_UPLOAD_MB * 1024 * 1024,
+      maxZipEntries: e.TUBAN_MAX_ZIP_ENTRIES,
+      maxUncompressedBytes: e.TUBAN_MAX_UNCOMPRESSED_MB * 1024 * 1024,
+      maxCompressionRatio: e.TUBAN_MAX_COMPRESSION_RATIO,
+    },
+    sample: e.TUBAN_SAMPLE,
+    statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Connection strings carry passwords: never log them as they are. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}

@@ -1,0 +1,25 @@
+import type { Db } from './types';
+import { openPglite } from './pglite';
+import { openPostgres } from './postgres';
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  pgliteDir?: string;
+  statementTimeoutMs?: number;
+  /** called every second while the embedded database starts (first start ~15–20 s: PostGIS initialises) */
+  onWait?: (seconds: number) => void;
+}
+
+/** DATABASE_URL set → PostgreSQL/PostGIS server; otherwise the embedded PGlite under data/. */
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  if (opts.databaseUrl) {
+    return openPostgres({ url: opts.databaseUrl, statementTimeoutMs: opts.statementTimeoutMs });
+  }
+  const started = Date.now();
+  const timer = opts.onWait ? setInterval(() => opts.onWait!(Math.round((Date.now() - started) / 1000)), 1000) : undefined;
+  try {
+    return await openPglite({ dataDir: opts.pgliteDir });
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}

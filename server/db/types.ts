@@ -1,0 +1,27 @@
+/**
+ * The one database interface the rest of tuban talks to. Two implementations: embedded PGlite + PostGIS
+ * (default, files under data/) and a pg.Pool on a PostgreSQL/PostGIS server (DATABASE_URL).
+ * Handlers and domain code never import a driver.
+ */
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /**
+   * `COPY ... FROM STDIN` with text-format rows. `sql` must read from STDIN; the PGlite implementation
+   * rewrites it to its /dev/blob device. Returns the number of rows copied.
+   */
+  copyFrom(sql: string, chunks: Iterable<string>): Promise<number>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** PostGIS built with protobuf (ST_AsMVT). The embedded build lacks it. */
+  readonly hasMvt: boolean;
+  /** Runs fn in one transaction; rolls back if it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

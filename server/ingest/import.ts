@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { Db, Queryable } from '../db/types';
+import { sqlSet } from '../db/sql-file';
+import { IngestError } from '../errors';
+import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
+import { readSource } from './read';
+import type { IngestLimits, ReadResult } from './types';
+import { resolveLayer, type CustomRole } from './layers';
+import { findField, numberValue, textValue } from './fields';
+import { toHexEwkb } from './wkb';
+import { ChunkBuilder } from './copy-text';
+
+const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
+  'stage_create', 'stage_copy', 'stage_clean_polygons', 'stage_clean_any', 'stage_clean_drop_empty', 'stage_not_kept',
+  'stage_clean_index', 'stage_clean_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
+  'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_insert',
+  'survey_mark_removed', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_insert',
+  'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
+  'features_analyze',
+] as const);
+
+export interface ImportSettings {
+  regionCode: string;
+  workSrid: number;
+  schoolDistanceM: number;
+  limits: IngestLimits;
+}
+
+export interface ImportRequest {
+  bytes: Uint8Array;
+  fileName: string;
+  /** survey | cadastral | frontage | village | school | compound | green | <custom name> */
+  layer: string;
+  /** custom layers, first import: what the layer does in reconciliation */
+  role?: CustomRole;
+  title?: string;
+  distanceM?: number;
+  srs?: string;
+  encoding?: string;
+  /** which layer of a multi-layer zip */
+  sourceLayer?: string;
+  /** survey key ('2020'); default: a year in the file name */
+  survey?: string;
+  /** attribute holding the polygon code (图斑编号) when it is not one of the usual names */
+  codeField?: string;
+  /** band width (m) for a frontage delivered as a centreline without a width attribute */
+  widthM?: number;
+  user?: string;
+  onProgress?: (p: { phase: 'read' | 'stage' | 'store' | 'reconcile' | 'done'; done: number; total: number }) => void;
+}
+
+export interface ImportReport {
+  batch_id: number;
+  duplicate: boolean;
+  layer: string;
+  survey: string | null;
+  file: { name: string; sha256: string; bytes: number };
+  source_layer: string;
+  available_layers: string[];
+  crs: ReadResult['crs'];
+  encoding: ReadResult['encoding'];
+  fields: string[];
+  read: number;
+  stored: number;
+  repaired: number;
+  skipped: { total: number; reasons: Record<string, number>; examples: { record: number; reason: string }[] };
+  survey_changes?: { new: number; updated: number; geometry_changed: number; removed: number };
+  replaced?: number;
+  reconcile?: ReconcileReport;
+  warnings: ReadResult['warnings'];
+  seconds: number;
+}
+
+/** Which geometries a layer accepts. */
+function geometryMode(layer: string, role: string): 'polygon' | 'band' | 'any' {
+  if (layer === 'frontage') return 'band';
+  if (layer === 'school' || role === 'flag' || role === 'distance') return 'any';
+  return 'polygon';
+}
+
+function surveyKey(req: ImportRequest): string {
+  if (req.survey) return req.survey;
+  const year = /(?:^|[^0-9])((?:19|20)\d\d)(?![0-9])/.exec(req.fileName);
+  return year ? year[1] : 'default';
+}
+
+const POLYGONAL = new Set(['Polygon', 'MultiPolygon']);
+const LINEAR = new Set(['LineString', 'MultiLineString']);
+
+function checkGeometryTypes(src: ReadResult, mode: 'polygon' | 'band' | 'any', layer: string) {
+  const types = Object.keys(src.geometryTypes).filter((t) => t !== 'null');
+  const allowed = (t: string) => POLYGONAL.has(t) || (mode === 'band' && LINEAR.has(t)) || mode === 'any';
+  const bad = types.filter((t) => !allowed(t));
+  if (bad.length) {
+    throw new IngestError('wrong_geometry_type',
+      `Layer '${layer}' needs polygons${mode === 'band' ? ' or a centreline' : ''}; the file has ${bad.join(', ')}`,
+      `图层“${layer}”需要面${mode === 'band' ? '或道路中心线' : ''}数据，文件中是 ${bad.join('、')}`,
+      { geometryTypes: src.geometryTypes });
+  }
+}
+
+/**
+ * One import: read and check the file, then in ONE transaction store the batch, its features and the
+ * reconciliation they trigger. A refusal at any point leaves the database as it was.
+ */
+export async function importFile(db: Db, settings: ImportSettings, req: ImportRequest): Promise<ImportReport> {
+  const started = performance.now();
+  const progress = req.onProgress ?? (() => undefined);
+  if (req.bytes.byteLength > settings.limits.maxUploadBytes) {
+    throw new IngestError('file_too_large',
+      `File is ${(req.bytes.byteLength / 1048576).toFixed(1)} MB; the limit is ${settings.limits.maxUploadBytes / 1048576} MB`,
+      `文件大小 ${(req.bytes.byteLength / 1048576).toFixed(1)} MB，超过上限 ${settings.limits.maxUploadBytes / 1048576} MB`);
+  }
+  const sha256 = createHash('sha256').update(req.bytes).digest('hex');
+  const declaration = { name: req.layer, role: req.role, title: req.title, distanceM: req.distanceM };
+  // checked before the (slow) read, created only inside the transaction: a refused file leaves no layer
+  const layer = await resolveLayer(db, declaration, { create: false });
+  progress({ phase: 'read', done: 0, total: 1 });
+  const src = await readSource(req.bytes, {
+    fileName: req.fileName, srs: req.srs, encoding: req.encoding, sourceLayer: req.sourceLayer,
+    workSrid: settings.workSrid, limits: settings.limits,
+  });
+  const mode = geometryMode(layer.name, layer.role);
+  checkGeometryTypes(src, mode, layer.name);
+
+  const fieldNames = src.fields.map((f) => f.name);
+  const f = {
+    code: findField(fieldNames, 'code', req.codeField),
+    name: findField(fieldNames, layer.name === 'village' ? 'villageName' : 'name'),
+    regionCode: findField(fieldNames, 'regionCode'),
+    parcelCode: findField(fieldNames, 'parcelCode'),
+    holder: findField(fieldNames, 'holder'),
+    landUse: findField(fieldNames, 'landUse'),
+    approvedArea: findField(fieldNames, 'approvedArea'),
+    width: findField(fieldNames, 'width'),
+  };
+  if (req.codeField && !f.code) {
+    throw new IngestError('field_missing', `No field '${req.codeField}' in the file`, `文件中没有字段“${req.codeField}”`,
+      { fields: fieldNames });
+  }
+  if (layer.role === 'survey' && !f.code) {
+    throw new IngestError('code_field_missing',
+      'No polygon code field (图斑编号/TBBH…) found; name it with --code-field',
+      '未找到图斑编号字段（图斑编号/TBBH 等），请用 --code-field 指定', { fields: fieldNames });
+  }
+  const hasLines = Object.keys(src.geometryTypes).some((t) => LINEAR.has(t));
+  if (mode === 'band' && hasLines && !f.width && !(req.widthM && req.widthM > 0)) {
+    throw new IngestError('width_missing',
+      'The frontage is a centreline without a width field (宽度/WIDTH); give the band width with --width <metres>',
+      '沿线图层为道路中心线，但没有宽度字段（宽度/WIDTH），请用 --width <米> 指定带宽');
+  }
+
+  // Build the COPY rows (reprojection happens here, lazily, feature by feature).
+  const rows = new ChunkBuilder();
+  const skipped: Record<string, number> = {};
+  const examples: { record: number; reason: string }[] = [];
+  const skip = (record: number, reason: string) => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    if (examples.length < 50) examples.push({ record, reason });
+  };
+  let idx = 0;
+  for (const feat of src.features()) {
+    idx++;
+    if (idx % 5000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
+    if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
+    const p = feat.properties;
+    const code = f.code ? textValue(p[f.code]) : null;
+    rows.row([
+      idx, toHexEwkb(feat.geometry, settings.workSrid), JSON.stringify(p), code,
+      f.name ? textValue(p[f.name]) : null,
+      f.parcelCode ? textValue(p[f.parcelCode]) : null,
+      f.holder ? textValue(p[f.holder]) : null,
+      f.landUse ? textValue(p[f.landUse]) : null,
+      f.approvedArea ? numberValue(p[f.approvedArea]) : null,
+      (f.width ? numberValue(p[f.width]) : null) ?? req.widthM ?? null,
+    ]);
+  }
+  const chunks = rows.done();
+  progress({ phase: 'store', done: 0, total: src.count });
+
+  const survey = layer.role === 'survey' ? surveyKey(req) : null;
+  const result = await db.tx(async (q) => {
+    if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
+    const lay = await resolveLayer(q, declaration, { create: true });
+    const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
+    if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;
+
+    const batchId = (await q.query<{ id: number }>(SQL.batch_insert,
+      [settings.regionCode, lay.id, survey, req.fileName, sha256, src.sourceLayer, req.user ?? null])).rows[0].id;
+    await q.query(SQL.stage_create);
+    await q.copyFrom(SQL.stage_copy, chunks);
+    await q.query(mode === 'any' ? SQL.stage_clean_any : SQL.stage_clean_polygons, [settings.workSrid]);
+    for (const r of (await q.query<{ idx: number }>(SQL.stage_not_kept)).rows) skip(r.idx, 'not_polygonal');
+    for (const r of (await q.query<{ idx: number }>(SQL.stage_clean_drop_empty)).rows) skip(r.idx, 'empty_after_repair');
+    await q.query(SQL.stage_clean_index);
+    await q.query(SQL.stage_clean_analyze);
+
+    const report: Partial<ImportReport> = {};
+    let recon: ReconcileReport | undefined;
+    const base = { regionCode: settings.regionCode, schoolDistanceM: settings.schoolDistanceM };
+    if (lay.role === 'survey') {
+      for (const r of (await q.query<{ idx: number }>(SQL.survey_missing_code)).rows) skip(r.idx, 'missing_code');
+      for (const r of (await q.query<{ idx: number }>(SQL.survey_dedupe)).rows) skip(r.idx, 'duplicate_code');
+      const params = [settings.regionCode, survey, batchId];
+      await q.query(SQL.survey_keep_versions, params);
+      const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
+      const inserted = (await q.query<{ id: number }>(SQL.survey_insert, params)).rows;
+      const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
+      const changed = updated.filter((r) => r.changed);
+      report.survey_changes = { new: inserted.length, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
+      progress({ phase: 'reconcile', done: 0, total: 1 });
+      const ids = [...inserted.map((r) => r.id), ...changed.map((r) => r.id)];
+      recon = await reconcile(q, { ...base, polygons: ids, parcels: true, layers: 'all', prior: true });
+    } else if (lay.name === 'cadastral') {
+      await q.query(SQL.parcels_clear_overlaps, [settings.regionCode]);
+      report.replaced = (await q.query(SQL.parcels_clear, [settings.regionCode])).rowCount;
+      await q.query(SQL.parcels_drop_index);
+      await q.query(SQL.parcels_insert, [settings.regionCode, batchId]);
+      await q.query(SQL.parcels_index);
+      await q.query(SQL.parcels_analyze);
+      progress({ phase: 'reconcile', done: 0, total: 1 });
+      recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
+    } else {
+      await q.query(SQL.features_clear_results, [settings.regionCode, lay.id]);
+      report.replaced = (await q.query(SQL.features_clear, [settings.regionCode, lay.id])).rowCount;
+      await q.query(SQL.features_insert, [settings.regionCode, lay.id, batchId]);
+      await q.query(SQL.features_analyze);
+      progress({ phase: 'reconcile', done: 0, total: 1 });
+      recon = await reconcile(q, { ...base, polygons: 'all', parcels: false, layers: [lay.id], prior: false });
+    }
+    const counts = (await q.query<{ kept: number; repaired: number }>(SQL.stage_counts)).rows[0];
+    const total = Object.values(skipped).reduce((a, b) => a + b, 0);
+    const full: ImportReport = {
+      batch_id: batchId,
+      duplicate: false,
+      layer: lay.name,
+      survey,
+      file: { name: req.fileName, sha256, bytes: req.bytes.byteLength },
+      source_layer: src.sourceLayer,
+      available_layers: src.availableLayers,
+      crs: src.crs,
+      encoding: src.encoding,
+      fields: fieldNames,
+      read: src.count,
+      stored: counts.kept,
+      repaired: counts.repaired,
+      skipped: { total, reasons: skipped, examples },
+      ...report,
+      reconcile: recon,
+      warnings: src.warnings,
+      seconds: Math.round(performance.now() - started) / 1000,
+    };
+    await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
+    return full;
+  });
+  progress({ phase: 'done', done: src.count, total: src.count });
+  return result;
+}
+
+export type { Queryable };

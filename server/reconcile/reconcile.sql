@@ -1,0 +1,202 @@
+-- Reconciliation: every statement is set-based over the polygons listed in the temp table
+-- reconcile_scope(region_code, id). No per-polygon round trips. Geometries are in the planar work CRS.
+
+-- name: create_scope
+CREATE TEMP TABLE IF NOT EXISTS reconcile_scope (region_code text NOT NULL, id bigint NOT NULL, PRIMARY KEY (region_code, id))
+ON COMMIT DELETE ROWS
+
+-- name: clear_scope
+DELETE FROM reconcile_scope
+
+-- name: scope_all
+-- $1 region_code: every polygon of the region (a reference layer changed)
+INSERT INTO reconcile_scope (region_code, id) SELECT region_code, id FROM survey_polygon WHERE region_code = $1
+
+-- name: scope_ids
+-- $1 region_code, $2 bigint[] polygon ids
+INSERT INTO reconcile_scope (region_code, id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING
+
+-- name: analyze_scope
+ANALYZE reconcile_scope
+
+-- name: snapshot_before
+-- what the scope looked like before, to report what changed
+CREATE TEMP TABLE IF NOT EXISTS reconcile_before AS
+SELECT p.region_code, p.id, p.flags, p.village_name, p.largest_parcel_id, p.parcel_count, p.reconciled_at
+FROM survey_polygon p WHERE false
+
+-- name: snapshot_fill
+INSERT INTO reconcile_before
+SELECT p.region_code, p.id, p.flags, p.village_name, p.largest_parcel_id, p.parcel_count, p.reconciled_at
+FROM reconcile_scope s JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+
+-- name: snapshot_clear
+DELETE FROM reconcile_before
+
+-- name: parcels_clear
+DELETE FROM polygon_parcel pp USING reconcile_scope s
+WHERE pp.region_code = s.region_code AND pp.polygon_id = s.id
+
+-- name: parcels_overlap
+-- Step 1 of the overlay: intersection areas only, driven from the (few) polygons into the parcel
+-- GiST index. A polygon wholly inside a parcel (the common case) needs no ST_Intersection.
+-- Slivers under 0.01 m² are numeric noise from shared edges, not overlaps.
+INSERT INTO polygon_parcel (region_code, polygon_id, parcel_id, overlap_m2, share)
+SELECT p.region_code, p.id, c.id, o.a, LEAST(1, o.a / NULLIF(p.area_m2, 0))
+FROM reconcile_scope s
+JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN parcel c ON c.region_code = p.region_code AND ST_Intersects(c.geom, p.geom)
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN ST_CoveredBy(p.geom, c.geom) THEN p.area_m2
+              ELSE ST_Area(ST_Intersection(p.geom, c.geom)) END AS a
+) o
+WHERE o.a >= 0.01
+
+-- name: parcels_summary
+-- Step 2: count and largest-overlap parcel per polygon from the overlap rows (no geometry work).
+UPDATE survey_polygon p
+SET parcel_count = COALESCE(x.n, 0),
+    largest_parcel_id = x.parcel_id,
+    largest_parcel_share = x.share
+FROM reconcile_scope s
+LEFT JOIN (
+  SELECT DISTINCT ON (pp.polygon_id) pp.region_code, pp.polygon_id, pp.parcel_id, pp.share,
+         count(*) OVER (PARTITION BY pp.polygon_id) AS n
+  FROM polygon_parcel pp JOIN reconcile_scope s2 ON s2.region_code = pp.region_code AND s2.id = pp.polygon_id
+  ORDER BY pp.polygon_id, pp.overlap_m2 DESC, pp.parcel_id
+) x ON x.region_code = s.region_code AND x.polygon_id = s.id
+WHERE p.region_code = s.region_code AND p.id = s.id
+
+-- name: layer_clear
+-- $1 layer id
+DELETE FROM polygon_layer pl USING reconcile_scope s
+WHERE pl.layer_id = $1 AND pl.region_code = s.region_code AND pl.polygon_id = s.id
+
+-- name: layer_flag
+-- $1 layer id. Role 'flag': the polygon touches any feature; keep the feature with the largest overlap.
+-- Line or point features (a centreline, a well) have no area: they count by intersection alone.
+INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
+SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
+FROM reconcile_scope s
+JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+CROSS JOIN LATERAL (
+  SELECT f.id, CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Area(ST_Intersection(f.geom, p.geom)) END AS a
+  FROM layer_feature f
+  WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+  ORDER BY a DESC NULLS LAST, f.id
+  LIMIT 1
+) b
+
+-- name: layer_assign
+-- $1 layer id. Role 'assign': the polygonal feature of largest overlap (e.g. the village), if any.
+INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
+SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
+FROM reconcile_scope s
+JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+CROSS JOIN LATERAL (
+  SELECT f.id, ST_Area(ST_Intersection(f.geom, p.geom)) AS a
+  FROM layer_feature f
+  WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+    AND ST_Dimension(f.geom) = 2
+  ORDER BY a DESC, f.id
+  LIMIT 1
+) b
+WHERE b.a > 0
+
+-- name: layer_distance
+-- $1 layer id, $2 threshold metres. Role 'distance': nearest feature by the GiST KNN operator (exact
+-- distance for geometry), flagged when within the threshold.
+INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
+SELECT p.region_code, p.id, $1, n.id, NULL, NULL, n.d, n.d <= $2
+FROM reconcile_scope s
+JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+CROSS JOIN LATERAL (
+  SELECT f.id, ST_Distance(f.geom, p.geom) AS d
+  FROM layer_feature f
+  WHERE f.region_code = p.region_code AND f.layer_id = $1
+  ORDER BY f.geom <-> p.geom
+  LIMIT 1
+) n
+
+-- name: layer_overlap
+-- $1 layer id. Role 'overlap': every polygonal feature overlapping the polygon, with area and share.
+INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
+SELECT p.region_code, p.id, $1, f.id, o.a, LEAST(1, o.a / NULLIF(p.area_m2, 0)), 0, true
+FROM reconcile_scope s
+JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN layer_feature f ON f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(f.geom, p.geom)) AS a) o
+WHERE ST_Dimension(f.geom) = 2 AND o.a >= 0.01
+
+-- name: prior_clear
+DELETE FROM polygon_prior pr USING reconcile_scope s
+WHERE pr.region_code = s.region_code AND (pr.polygon_id = s.id OR pr.prior_id = s.id)
+
+-- name: prior_overlap
+-- Polygons of other surveys overlapping a polygon in scope, stored both ways: a 2021 polygon shows the
+-- decision taken on the 2020 one (by geometry, codes differ between surveys).
+INSERT INTO polygon_prior (region_code, polygon_id, prior_id, share)
+SELECT x.region_code, v.a, v.b, v.sh
+FROM (
+  SELECT p.region_code, p.id AS pid, q.id AS qid, p.area_m2 AS pa, q.area_m2 AS qa, o.ar
+  FROM reconcile_scope s
+  JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+  JOIN survey_polygon q ON q.region_code = p.region_code AND q.survey <> p.survey AND ST_Intersects(q.geom, p.geom)
+  CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(q.geom, p.geom)) AS ar) o
+  WHERE o.ar >= 0.01
+) x
+CROSS JOIN LATERAL (VALUES (x.pid, x.qid, LEAST(1, x.ar / NULLIF(x.pa, 0))),
+                           (x.qid, x.pid, LEAST(1, x.ar / NULLIF(x.qa, 0)))) v(a, b, sh)
+ON CONFLICT DO NOTHING
+
+-- name: summary
+-- $1 village layer id, $2 school layer id, $3 whether the village layer has features (no layer yet: no
+-- 'no_village' flag on everything). Denormalise the layer results onto the polygon for the queue:
+-- flags = names of every flag/distance/overlap layer hit, plus no_village; then the priority score.
+UPDATE survey_polygon p
+SET flags = COALESCE(fl.flags, '{}') || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END,
+    village_id = v.feature_id,
+    village_name = vf.name,
+    village_code = vf.code,
+    school_distance_m = sc.distance_m,
+    reconciled_at = now()
+FROM reconcile_scope s
+LEFT JOIN LATERAL (
+  SELECT array_agg(DISTINCT l.name ORDER BY l.name) AS flags
+  FROM polygon_layer pl JOIN layer l ON l.id = pl.layer_id
+  WHERE pl.region_code = s.region_code AND pl.polygon_id = s.id AND pl.hit AND l.role IN ('flag', 'distance', 'overlap')
+) fl ON true
+LEFT JOIN polygon_layer v ON v.region_code = s.region_code AND v.polygon_id = s.id AND v.layer_id = $1
+LEFT JOIN layer_feature vf ON vf.region_code = v.region_code AND vf.id = v.feature_id
+LEFT JOIN polygon_layer sc ON sc.region_code = s.region_code AND sc.polygon_id = s.id AND sc.layer_id = $2
+WHERE p.region_code = s.region_code AND p.id = s.id
+
+-- name: priority
+-- The queue order. Documented in docs/RECONCILIATION.md; weights follow the campaign's four priorities.
+UPDATE survey_polygon p
+SET priority = round((
+      40 * (('frontage' = ANY (p.flags))::int)
+    + 30 * (('school' = ANY (p.flags))::int)
+    + 25 * (('compound' = ANY (p.flags))::int)
+    + 20 * (('green' = ANY (p.flags))::int)
+    -- any other (custom) layer hit
+    + 10 * (EXISTS (SELECT 1 FROM unnest(p.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
+    + 15 * (('no_village' = ANY (p.flags))::int)
+    + LEAST(20, p.area_m2 / 100.0)
+    + 10 * (p.geom_changed_batch_id IS NOT NULL)::int
+  )::numeric, 2)::float8
+FROM reconcile_scope s
+WHERE p.region_code = s.region_code AND p.id = s.id
+
+-- name: changes
+-- What reconciliation changed in scope, compared with the snapshot taken before it.
+SELECT
+  count(*) FILTER (WHERE b.reconciled_at IS NULL)::int AS first_time,
+  count(*) FILTER (WHERE b.reconciled_at IS NOT NULL AND b.village_name IS DISTINCT FROM p.village_name)::int AS village,
+  count(*) FILTER (WHERE b.reconciled_at IS NOT NULL AND b.flags IS DISTINCT FROM p.flags)::int AS flags,
+  count(*) FILTER (WHERE b.reconciled_at IS NOT NULL AND (b.largest_parcel_id IS DISTINCT FROM p.largest_parcel_id
+                                                        OR b.parcel_count IS DISTINCT FROM p.parcel_count))::int AS parcels,
+  (array_agg(p.code ORDER BY p.code) FILTER (WHERE b.reconciled_at IS NOT NULL AND (
+      b.village_name IS DISTINCT FROM p.village_name OR b.flags IS DISTINCT FROM p.flags
+      OR b.largest_parcel_id IS DISTINCT FROM p.largest_parcel_id)))[1:20] AS examples
+FROM reconcile_before b JOIN survey_polygon p ON p.region_code = b.region_code AND p.id = b.id
