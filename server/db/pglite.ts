@@ -18,9 +18,9 @@ const toBlobCopy = (sql: string) => sql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev
 function wrap(r: Runner): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
-      // multi-statement text without parameters (migrations) must go through exec
       const res = await r.query<T>(sql, params);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      // like pg: rows returned for a SELECT (or RETURNING), rows affected otherwise
+      return { rows: res.rows, rowCount: res.fields.length > 0 ? res.rows.length : (res.affectedRows ?? 0) };
     },
     async copyFrom(sql: string, chunks: Iterable<string>): Promise<number> {
       const blob = new Blob([...chunks]);

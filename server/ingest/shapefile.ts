@@ -1,0 +1,138 @@
+/**
+ * One shapefile layer (.shp + .dbf, optional .shx .prj .cpg) → ReadResult (minus availableLayers).
+ * Geometry is parsed up front (it is needed for the CRS guess and range check); attributes are
+ * decoded and geometry reprojected lazily in features(), so a big layer is not held twice.
+ */
+import type { Geometry } from 'geojson';
+import { IngestError } from '../errors';
+import type { ReadFeature, ReadOptions, ReadResult } from './types';
+import { countDeleted, decodeFieldNames, fieldKind, makeRecordReader, parseDbfHeader, scanTextUtf8, visibleFields } from './dbf';
+import { chooseEncoding } from './encoding';
+import { assertSaneNumbers, checkRange, crsFromOption, crsFromPrj, emptyLayerCrs, inferCrs, transformer } from './crs';
+import { BBox, mapCoords, typeKey } from './geometry';
+import { parseShpGeometries, scanShp, shxRecordCount } from './shp';
+import { warning, type Warning } from './warn';
+
+export interface ShapefileParts {
+  /** layer name reported back (the .shp base name) */
+  name: string;
+  shp: Uint8Array;
+  shx?: Uint8Array;
+  dbf?: Uint8Array;
+  prj?: Uint8Array;
+  cpg?: Uint8Array;
+}
+
+export const dbfMissing = (name: string) =>
+  new IngestError(
+    'dbf_missing',
+    `The shapefile "${name}" has no .dbf attribute file; zip the .shp together with its .dbf (and .prj, .cpg).`,
+    `shapefile “${name}” 缺少 .dbf 属性表文件，请将 .shp 与同名的 .dbf（以及 .prj、.cpg）一起压缩上传。`,
+    { layer: name },
+  );
+
+export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<ReadResult, 'availableLayers'> {
+  const warnings: Warning[] = [];
+  if (!parts.dbf) throw dbfMissing(parts.name);
+
+  const scan = scanShp(parts.shp);
+  warnings.push(...scan.warnings);
+  if (parts.shx) {
+    const n = shxRecordCount(parts.shx);
+    if (n !== scan.recordCount)
+      warnings.push(
+        warning(
+          'shx_mismatch',
+          `The .shx index lists ${n ?? 'an unreadable number of'} records but the .shp holds ${scan.recordCount}; the .shx was ignored.`,
+          `.shx 索引记录数（${n ?? '无法读取'}）与 .shp 的 ${scan.recordCount} 条不一致，已忽略 .shx。`,
+        ),
+      );
+  }
+
+  const dbf = parts.dbf;
+  const header = parseDbfHeader(dbf);
+  if (header.recordCount !== scan.recordCount)
+    throw new IngestError(
+      'shp_dbf_mismatch',
+      `The .shp has ${scan.recordCount} records but the .dbf has ${header.recordCount}: attributes would attach to the wrong polygons. Re-export the layer.`,
+      `.shp 有 ${scan.recordCount} 条记录，而 .dbf 有 ${header.recordCount} 条：属性会对应到错误的图形，已拒绝。请重新导出该图层。`,
+      { shpRecords: scan.recordCount, dbfRecords: header.recordCount },
+    );
+
+  const fieldDescs = visibleFields(header);
+  const enc = chooseEncoding({ option: opts.encoding, cpg: parts.cpg, ldid: header.ldid, verdict: () => scanTextUtf8(dbf, header) });
+  warnings.push(...enc.warnings);
+  const { names, renamed } = decodeFieldNames(fieldDescs, enc.codec);
+  if (renamed.length)
+    warnings.push(
+      warning(
+        'field_names_renamed',
+        `Duplicate or empty field names were made unique: ${renamed.join(', ')}.`,
+        `重复或空的字段名已改为唯一名称：${renamed.join('，')}。`,
+      ),
+    );
+  const deleted = countDeleted(dbf, header);
+  if (deleted)
+    warnings.push(
+      warning(
+        'dbf_deleted_records',
+        `${deleted} records are flagged as deleted in the .dbf; they were imported like the others (their geometry is still in the .shp).`,
+        `.dbf 中有 ${deleted} 条记录标记为已删除；它们的图形仍在 .shp 中，已与其他记录一样导入。`,
+      ),
+    );
+
+  const bbox = new BBox();
+  const geoms = parseShpGeometries(parts.shp, scan, bbox);
+
+  assertSaneNumbers(bbox);
+  const crs = opts.srs
+    ? crsFromOption(opts.srs)
+    : parts.prj
+      ? crsFromPrj(parts.prj)
+      : bbox.empty
+        ? emptyLayerCrs(opts.workSrid)
+        : inferCrs(bbox);
+  warnings.push(...crs.warnings);
+  checkRange(bbox, crs);
+  const reproject = transformer(crs, opts.workSrid);
+
+  const geometryTypes: Record<string, number> = {};
+  for (const g of geoms) geometryTypes[typeKey(g)] = (geometryTypes[typeKey(g)] ?? 0) + 1;
+
+  const records = makeRecordReader(dbf, header, fieldDescs, names, enc.codec);
+  const reportAnomalies = () => {
+    const a = records.anomalies;
+    const add = (w: Warning) => warnings.some((x) => x.code === w.code) || warnings.push(w);
+    if (a.badNumbers)
+      add(warning('dbf_bad_numbers', `${a.badNumbers} numeric values were not numbers and were set to empty.`, `有 ${a.badNumbers} 个数值字段的值不是数字，已置为空。`));
+    if (a.bigIntegers)
+      add(
+        warning(
+          'dbf_big_integers',
+          `${a.bigIntegers} integer values exceed 2^53 and were kept as text so no digit is lost.`,
+          `有 ${a.bigIntegers} 个整数超过 2^53，已按文本保留以免丢失位数。`,
+        ),
+      );
+    if (a.badDates)
+      add(warning('dbf_bad_dates', `${a.badDates} date values are not YYYYMMDD and were kept as text.`, `有 ${a.badDates} 个日期值不是 YYYYMMDD 格式，已按文本保留。`));
+  };
+
+  function* features(): Generator<ReadFeature> {
+    for (let i = 0; i < geoms.length; i++) {
+      const g: Geometry | null = geoms[i];
+      yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: records.read(i) };
+    }
+    reportAnomalies(); // value problems are only known once every record has been decoded
+  }
+
+  return {
+    sourceLayer: parts.name,
+    fields: fieldDescs.map((f, i) => ({ name: names[i], type: fieldKind(f) })),
+    crs: { source: crs.source, how: crs.how, target: `EPSG:${opts.workSrid}` },
+    encoding: enc.info,
+    count: geoms.length,
+    geometryTypes,
+    features,
+    warnings,
+  };
+}
