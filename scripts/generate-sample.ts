@@ -1,0 +1,75 @@
+/**
+ * Synthetic Ji'an-like sample data (合成数据), in the delivery formats: zipped ESRI shapefiles,
+ * GBK attributes, CGCS2000 GK zone 35 with zone prefix (EPSG:4523).
+ *
+ *   tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]
+ *
+ * The server calls `generateSample` on first start (town scale, a few seconds).
+ */
+import { pathToFileURL } from 'node:url';
+import { generateSample, type SampleScale } from './sample/generate';
+
+export { generateSample, readSampleManifest } from './sample/generate';
+export type { GenerateSampleOptions, SampleManifest, SampleScale, LayerInfo } from './sample/generate';
+
+function parseArgs(argv: string[]): { out: string; scale: SampleScale; seed: number } {
+  const opts = { out: 'data/sample', scale: 'town' as SampleScale, seed: 42 };
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
+    const [key, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++k];
+      if (v === undefined) throw new Error(`${key} needs a value`);
+      return v;
+    };
+    switch (key) {
+      case '--out':
+        opts.out = value();
+        break;
+      case '--scale': {
+        const v = value();
+        if (v !== 'tiny' && v !== 'town' && v !== 'district') throw new Error(`--scale must be tiny, town or district, not ${v}`);
+        opts.scale = v;
+        break;
+      }
+      case '--seed': {
+        const v = Number(value());
+        if (!Number.isInteger(v)) throw new Error('--seed must be an integer');
+        opts.seed = v;
+        break;
+      }
+      case '-h':
+      case '--help':
+        console.log('usage: tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${a}`);
+    }
+  }
+  return opts;
+}
+
+function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  const t0 = Date.now();
+  let last = '';
+  const m = generateSample({
+    ...opts,
+    onProgress: (p) => {
+      if (p.stage !== last && process.stderr.isTTY) process.stderr.write(`\r${p.stage.padEnd(30)}`);
+      last = p.stage;
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(32) + '\r');
+  console.log(`合成数据 / synthetic sample (${m.scale}, seed ${m.seed}) → ${opts.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const l of m.layers) console.log(`  ${l.file.padEnd(20)} ${l.layer.padEnd(12)} ${String(l.count).padStart(8)} ${l.geometry}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
