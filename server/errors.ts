@@ -15,7 +15,7 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
   toJSON() {
-    return { code: this.code, message: this.message, message_zh: this.message_zh, details: this.details };
+    return { code: this.code, message: this.message, message_zh: this.message_zh, details: this.details ?? null };
   }
 }
 

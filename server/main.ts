@@ -7,6 +7,7 @@ import { migrate } from './db/migrate';
 import { createApp } from './app';
 import { authenticate } from './auth/session';
 import { isEmpty, loadSampleTown } from './sample';
+import { ensureAdmin, ensureDemoUsers } from './auth/users';
 
 /** config → database → migrations → sample town (first start) → listen → graceful shutdown */
 async function main() {
@@ -26,9 +27,11 @@ async function main() {
   if (!config.databaseUrl) process.stdout.write('\n');
   const applied = await migrate(db, { workSrid: config.workSrid });
   if (applied.length) log.info({ applied }, 'migrations applied');
+  await ensureAdmin(db, log);
 
   if (config.sample === 'auto' && (await isEmpty(db))) {
     await loadSampleTown(db, config, config.sampleDir, log);
+    await ensureDemoUsers(db);
   }
   const auth = await authenticate({ config, db, log });
   const app = createApp({ config, db, log, authenticate: auth });

@@ -1,10 +1,126 @@
-import type { RequestHandler } from 'express';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context';
+import type { Queryable } from '../db/types';
+import { sqlSet } from '../db/sql-file';
+import { AppError } from '../errors';
+import type { Role } from './guard';
+import { toPrincipal } from './users';
 
 /**
- * PLACEHOLDER until accounts land (issue 3): no session, so every guarded route answers 401.
- * Replaced by the real session middleware.
+ * Sessions: a random 256-bit token, sent as an HTTP-only cookie (browsers) or `Authorization: Bearer`
+ * (API clients, benchmarks); the database keeps only its SHA-256. Expiry slides: a session unused for
+ * SESSION_TTL_SECONDS ends, one in use lives on — field phones stay logged in through a campaign.
  */
-export async function authenticate(_ctx: AppContext): Promise<RequestHandler> {
-  return (_req, _res, next) => next();
+export const SESSION_COOKIE = 'tuban_session';
+export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
+/** last_seen_at / expires_at are written at most this often per session, not on every request */
+const TOUCH_AFTER_SECONDS = 5 * 60;
+
+const SQL = sqlSet(new URL('./auth.sql', import.meta.url), [
+  'session_insert', 'session_lookup', 'session_touch', 'session_delete', 'sessions_prune',
+] as const);
+
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function createSession(q: Queryable, userId: number, userAgent?: string) {
+  const token = randomBytes(32).toString('base64url');
+  const r = await q.query<{ expires_at: Date }>(SQL.session_insert, [
+    hashToken(token), userId, SESSION_TTL_SECONDS, userAgent?.slice(0, 300) ?? null,
+  ]);
+  return { token, expiresAt: new Date(r.rows[0].expires_at) };
+}
+
+export async function revokeSession(q: Queryable, token: string) {
+  await q.query(SQL.session_delete, [hashToken(token)]);
+}
+
+/** The caller's token and how it came: `Authorization: Bearer` wins over the cookie. */
+export function sessionToken(req: Request): { token: string; via: 'bearer' | 'cookie' } | undefined {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    return m && TOKEN_RE.test(m[1]) ? { token: m[1], via: 'bearer' } : undefined;
+  }
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
+      const v = part.slice(eq + 1).trim();
+      return TOKEN_RE.test(v) ? { token: v, via: 'cookie' } : undefined;
+    }
+  }
+  return undefined;
+}
+
+export function setSessionCookie(req: Request, res: Response, token: string, expiresAt: Date) {
+  res.cookie(SESSION_COOKIE, token, {
+    httpOnly: true, // page scripts never see it (an XSS cannot carry the session away)
+    // Lax, not Strict: links to a polygon are shared in WeChat/DingTalk and opened in the phone's browser;
+    // that first navigation comes from another site, and with Strict the cookie would not be sent, so a
+    // logged-in field officer would land on the login screen. Lax still withholds the cookie from
+    // cross-site POST/PATCH/DELETE and sub-requests, which is what guards against CSRF.
+    sameSite: 'lax',
+    // behind a TLS proxy on loopback, X-Forwarded-Proto: https makes req.secure true (trust proxy)
+    secure: req.secure,
+    path: '/',
+    expires: expiresAt,
+  });
+}
+
+export function clearSessionCookie(req: Request, res: Response) {
+  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+}
+
+interface SessionRow {
+  id: number;
+  username: string;
+  display_name: string;
+  role: Role;
+  villages: string[] | null;
+  must_change_password: boolean;
+  stale: boolean;
+}
+
+/** What a user who must change their password may still call. */
+const WHILE_MUST_CHANGE = new Set(['/api/auth/me', '/api/auth/password', '/api/auth/logout', '/api/auth/login', '/api/health', '/api/openapi.json']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Middleware that sets req.principal from the session, or leaves it unset (anonymous: guarded routes
+ * answer 401). An unknown or expired cookie is cleared.
+ */
+export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
+  await ctx.db.query(SQL.sessions_prune);
+  return async (req, res, next) => {
+    const t = sessionToken(req);
+    if (!t) return next();
+    const hash = hashToken(t.token);
+    const s = (await ctx.db.query<SessionRow>(SQL.session_lookup, [hash, TOUCH_AFTER_SECONDS])).rows[0];
+    if (!s) {
+      if (t.via === 'cookie') clearSessionCookie(req, res);
+      return next();
+    }
+    if (t.via === 'cookie' && !SAFE_METHODS.has(req.method)) {
+      // Defence in depth beside SameSite=Lax: browsers mark requests made by another site's page
+      // (Sec-Fetch-Site); a cookie-authenticated change must come from our own pages. Unlike an Origin
+      // vs Host check this does not break behind a proxy that rewrites Host.
+      const site = req.get('sec-fetch-site');
+      if (site === 'cross-site' || site === 'same-site') {
+        return next(new AppError('cross_site', 'Request from another site refused', '拒绝来自其他网站的请求', 403));
+      }
+    }
+    if (s.stale) {
+      const r = await ctx.db.query<{ expires_at: Date }>(SQL.session_touch, [hash, SESSION_TTL_SECONDS]);
+      // the browser's cookie expiry slides with the session
+      if (t.via === 'cookie' && r.rows[0]) setSessionCookie(req, res, t.token, new Date(r.rows[0].expires_at));
+    }
+    req.principal = toPrincipal(s);
+    // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
+    if (s.must_change_password && /^\/(api|tiles)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
+      return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
+    }
+    next();
+  };
 }
