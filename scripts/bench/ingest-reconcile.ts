@@ -68,7 +68,7 @@ function ogrLoad(url: string, zip: string, table: string) {
   execFileSync('ogr2ogr', [
     '-f', 'PostgreSQL', pgConnString(url), `/vsizip/${zip}`, '-nln', table, '-nlt', 'PROMOTE_TO_MULTI',
     '-lco', 'GEOMETRY_NAME=geom', '-lco', 'SPATIAL_INDEX=NONE', '-lco', 'FID=fid', '--config', 'PG_USE_COPY', 'YES',
-  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SHAPE_ENCODING: '' } });
+  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SHAPE_ENCODING: 'CP936' } }); // the sample .dbf files are GBK
 }
 
 // The fastest hand-written SQL found for the same results (PERFORMANCE.md: two steps, repair first,

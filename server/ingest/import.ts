@@ -4,18 +4,18 @@ import { sqlSet } from '../db/sql-file';
 import { IngestError } from '../errors';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
 import { readSource } from './read';
-import type { IngestLimits, ReadResult } from './types';
+import type { IngestLimits, ReadFeature, ReadResult } from './types';
 import { resolveLayer, type CustomRole } from './layers';
 import { findField, numberValue, textValue } from './fields';
 import { toHexEwkb } from './wkb';
 import { ChunkBuilder } from './copy-text';
 
 const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
-  'stage_create', 'stage_copy', 'stage_clean_polygons', 'stage_clean_any', 'stage_clean_drop_empty', 'stage_not_kept',
-  'stage_clean_index', 'stage_clean_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
+  'stage_create', 'stage_copy', 'stage_buffer_lines', 'stage_drop_not_polygonal', 'stage_repair', 'stage_drop_empty',
+  'stage_index', 'stage_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
   'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_insert',
-  'survey_mark_removed', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_insert',
-  'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
+  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
+  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze',
 ] as const);
 
@@ -68,6 +68,8 @@ export interface ImportReport {
   replaced?: number;
   reconcile?: ReconcileReport;
   warnings: ReadResult['warnings'];
+  /** seconds per phase: read, prepare (decode + WKB), copy, repair, merge, reconcile */
+  timings: Record<string, number>;
   seconds: number;
 }
 
@@ -116,10 +118,12 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   // checked before the (slow) read, created only inside the transaction: a refused file leaves no layer
   const layer = await resolveLayer(db, declaration, { create: false });
   progress({ phase: 'read', done: 0, total: 1 });
+  const readStarted = performance.now();
   const src = await readSource(req.bytes, {
     fileName: req.fileName, srs: req.srs, encoding: req.encoding, sourceLayer: req.sourceLayer,
     workSrid: settings.workSrid, limits: settings.limits,
   });
+  const readSeconds = Math.round(performance.now() - readStarted) / 1000;
   const mode = geometryMode(layer.name, layer.role);
   checkGeometryTypes(src, mode, layer.name);
 
@@ -150,32 +154,43 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       '沿线图层为道路中心线，但没有宽度字段（宽度/WIDTH），请用 --width <米> 指定带宽');
   }
 
-  // Build the COPY rows (reprojection happens here, lazily, feature by feature).
-  const rows = new ChunkBuilder();
   const skipped: Record<string, number> = {};
   const examples: { record: number; reason: string }[] = [];
   const skip = (record: number, reason: string) => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
     if (examples.length < 50) examples.push({ record, reason });
   };
-  let idx = 0;
-  for (const feat of src.features()) {
-    idx++;
-    if (idx % 5000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
-    if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
-    const p = feat.properties;
-    const code = f.code ? textValue(p[f.code]) : null;
-    rows.row([
-      idx, toHexEwkb(feat.geometry, settings.workSrid), JSON.stringify(p), code,
-      f.name ? textValue(p[f.name]) : null,
-      f.parcelCode ? textValue(p[f.parcelCode]) : null,
-      f.holder ? textValue(p[f.holder]) : null,
-      f.landUse ? textValue(p[f.landUse]) : null,
-      f.approvedArea ? numberValue(p[f.approvedArea]) : null,
-      (f.width ? numberValue(p[f.width]) : null) ?? req.widthM ?? null,
-    ]);
+  const timings: Record<string, number> = { read: readSeconds };
+  let mark = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - mark) / 1000;
+    mark = now;
+  };
+  const multi = mode !== 'any';
+  const text = (p: ReadFeature['properties'], k: string | undefined) => (k ? textValue(p[k]) : null);
+  const num = (p: ReadFeature['properties'], k: string | undefined) => (k ? numberValue(p[k]) : null);
+
+  /** COPY rows, built feature by feature (reprojection happens here, lazily); null geometries skipped. */
+  function buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): string[] {
+    const rows = new ChunkBuilder();
+    let idx = 0;
+    for (const feat of src.features()) {
+      idx++;
+      if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
+      if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
+      rows.row(row(idx, feat, toHexEwkb(feat.geometry, settings.workSrid, multi)));
+    }
+    return rows.done();
   }
-  const chunks = rows.done();
+  const isParcels = layer.name === 'cadastral';
+  // Staged layers' rows do not depend on the batch id, so they are built before the transaction opens.
+  const stageChunks = isParcels ? [] : buildRows((idx, feat, wkb) => {
+    const p = feat.properties;
+    return [idx, wkb, JSON.stringify(p), text(p, f.code), text(p, f.name), text(p, f.parcelCode), text(p, f.holder),
+      text(p, f.landUse), num(p, f.approvedArea), num(p, f.width) ?? req.widthM ?? null];
+  });
+  lap('prepare');
   progress({ phase: 'store', done: 0, total: src.count });
 
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
@@ -185,50 +200,74 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
     if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;
 
+    const region = settings.regionCode;
     const batchId = (await q.query<{ id: number }>(SQL.batch_insert,
-      [settings.regionCode, lay.id, survey, req.fileName, sha256, src.sourceLayer, req.user ?? null])).rows[0].id;
-    await q.query(SQL.stage_create);
-    await q.copyFrom(SQL.stage_copy, chunks);
-    await q.query(mode === 'any' ? SQL.stage_clean_any : SQL.stage_clean_polygons, [settings.workSrid]);
-    for (const r of (await q.query<{ idx: number }>(SQL.stage_not_kept)).rows) skip(r.idx, 'not_polygonal');
-    for (const r of (await q.query<{ idx: number }>(SQL.stage_clean_drop_empty)).rows) skip(r.idx, 'empty_after_repair');
-    await q.query(SQL.stage_clean_index);
-    await q.query(SQL.stage_clean_analyze);
-
+      [region, lay.id, survey, req.fileName, sha256, src.sourceLayer, req.user ?? null])).rows[0].id;
     const report: Partial<ImportReport> = {};
+    let counts: { kept: number; repaired: number };
     let recon: ReconcileReport | undefined;
-    const base = { regionCode: settings.regionCode, schoolDistanceM: settings.schoolDistanceM };
-    if (lay.role === 'survey') {
-      for (const r of (await q.query<{ idx: number }>(SQL.survey_missing_code)).rows) skip(r.idx, 'missing_code');
-      for (const r of (await q.query<{ idx: number }>(SQL.survey_dedupe)).rows) skip(r.idx, 'duplicate_code');
-      const params = [settings.regionCode, survey, batchId];
-      await q.query(SQL.survey_keep_versions, params);
-      const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
-      const inserted = (await q.query<{ id: number }>(SQL.survey_insert, params)).rows;
-      const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
-      const changed = updated.filter((r) => r.changed);
-      report.survey_changes = { new: inserted.length, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
-      progress({ phase: 'reconcile', done: 0, total: 1 });
-      const ids = [...inserted.map((r) => r.id), ...changed.map((r) => r.id)];
-      recon = await reconcile(q, { ...base, polygons: ids, parcels: true, layers: 'all', prior: true });
-    } else if (lay.name === 'cadastral') {
-      await q.query(SQL.parcels_clear_overlaps, [settings.regionCode]);
-      report.replaced = (await q.query(SQL.parcels_clear, [settings.regionCode])).rowCount;
+    const base = { regionCode: region, schoolDistanceM: settings.schoolDistanceM };
+
+    if (isParcels) {
+      await q.query(SQL.parcels_clear_overlaps, [region]);
+      report.replaced = (await q.query(SQL.parcels_clear, [region])).rowCount;
       await q.query(SQL.parcels_drop_index);
-      await q.query(SQL.parcels_insert, [settings.regionCode, batchId]);
+      const chunks = buildRows((idx, feat, wkb) => {
+        const p = feat.properties;
+        return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
+          JSON.stringify(p), wkb];
+      });
+      lap('prepare');
+      await q.copyFrom(SQL.parcels_copy, chunks);
+      lap('copy');
+      const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region, batchId])).rowCount;
+      for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region, batchId])).rows) skip(r.record, 'empty_after_repair');
+      lap('repair');
       await q.query(SQL.parcels_index);
       await q.query(SQL.parcels_analyze);
+      lap('index');
+      counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired };
       progress({ phase: 'reconcile', done: 0, total: 1 });
       recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
     } else {
-      await q.query(SQL.features_clear_results, [settings.regionCode, lay.id]);
-      report.replaced = (await q.query(SQL.features_clear, [settings.regionCode, lay.id])).rowCount;
-      await q.query(SQL.features_insert, [settings.regionCode, lay.id, batchId]);
-      await q.query(SQL.features_analyze);
-      progress({ phase: 'reconcile', done: 0, total: 1 });
-      recon = await reconcile(q, { ...base, polygons: 'all', parcels: false, layers: [lay.id], prior: false });
+      await q.query(SQL.stage_create);
+      await q.copyFrom(SQL.stage_copy, stageChunks);
+      lap('copy');
+      if (mode === 'band') await q.query(SQL.stage_buffer_lines);
+      if (mode !== 'any') for (const r of (await q.query<{ idx: number }>(SQL.stage_drop_not_polygonal)).rows) skip(r.idx, 'not_polygonal');
+      await q.query(SQL.stage_repair);
+      for (const r of (await q.query<{ idx: number }>(SQL.stage_drop_empty)).rows) skip(r.idx, 'empty_after_repair');
+      await q.query(SQL.stage_index);
+      await q.query(SQL.stage_analyze);
+      lap('repair');
+
+      if (lay.role === 'survey') {
+        for (const r of (await q.query<{ idx: number }>(SQL.survey_missing_code)).rows) skip(r.idx, 'missing_code');
+        for (const r of (await q.query<{ idx: number }>(SQL.survey_dedupe)).rows) skip(r.idx, 'duplicate_code');
+        const params = [region, survey, batchId];
+        await q.query(SQL.survey_keep_versions, params);
+        const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
+        const inserted = (await q.query<{ id: number }>(SQL.survey_insert, params)).rows;
+        const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
+        await q.query(SQL.survey_analyze);
+        const changed = updated.filter((r) => r.changed);
+        report.survey_changes = { new: inserted.length, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
+        lap('merge');
+        progress({ phase: 'reconcile', done: 0, total: 1 });
+        const ids = [...inserted.map((r) => r.id), ...changed.map((r) => r.id)];
+        recon = await reconcile(q, { ...base, polygons: ids, parcels: true, layers: 'all', prior: true });
+      } else {
+        await q.query(SQL.features_clear_results, [region, lay.id]);
+        report.replaced = (await q.query(SQL.features_clear, [region, lay.id])).rowCount;
+        await q.query(SQL.features_insert, [region, lay.id, batchId, settings.workSrid]);
+        await q.query(SQL.features_analyze);
+        lap('merge');
+        progress({ phase: 'reconcile', done: 0, total: 1 });
+        recon = await reconcile(q, { ...base, polygons: 'all', parcels: false, layers: [lay.id], prior: false });
+      }
+      counts = (await q.query<{ kept: number; repaired: number }>(SQL.stage_counts)).rows[0];
     }
-    const counts = (await q.query<{ kept: number; repaired: number }>(SQL.stage_counts)).rows[0];
+    lap('reconcile');
     const total = Object.values(skipped).reduce((a, b) => a + b, 0);
     const full: ImportReport = {
       batch_id: batchId,
@@ -247,7 +286,9 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       skipped: { total, reasons: skipped, examples },
       ...report,
       reconcile: recon,
+      // read after the features were iterated: value problems (bad dates, numbers) are found on the way
       warnings: src.warnings,
+      timings,
       seconds: Math.round(performance.now() - started) / 1000,
     };
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);

@@ -1,60 +1,43 @@
 -- Loading one import batch. Everything runs in the import's transaction: all stored or nothing.
--- Features arrive by COPY into the temp table `stage`, are repaired once into `stage_clean`, then merged.
+-- Features arrive by COPY into the temp table `stage`, are repaired once into `stage`, then merged.
 
 -- name: stage_create
 CREATE TEMP TABLE stage (
   idx int NOT NULL, geom geometry, attrs jsonb NOT NULL, code text, name text,
-  parcel_code text, holder text, land_use text, approved_area double precision, width double precision
+  parcel_code text, holder text, land_use text, approved_area double precision, width double precision,
+  repaired boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP
 
 -- name: stage_copy
 COPY stage (idx, geom, attrs, code, name, parcel_code, holder, land_use, approved_area, width) FROM STDIN
 
--- name: stage_clean_polygons
--- $1 srid. Repair invalid rings once, here (ST_MakeValid), so the overlay never re-validates; keep the
--- polygonal part of what the repair returns. Lines are buffered into a band when a width is given
--- (frontage delivered as a centreline + width).
-CREATE TEMP TABLE stage_clean ON COMMIT DROP AS
-SELECT idx, attrs, code, name, parcel_code, holder, land_use, approved_area,
-       NOT valid AS repaired,
-       ST_SetSRID(ST_Multi(CASE WHEN valid THEN g ELSE ST_CollectionExtract(ST_MakeValid(g), 3) END), $1::int) AS geom
-FROM (
-  SELECT s.*, ST_IsValid(s.g) AS valid
-  FROM (
-    SELECT st.*, CASE WHEN ST_Dimension(st.geom) = 1 AND st.width > 0
-                      THEN ST_Buffer(st.geom, st.width / 2, 'endcap=flat join=round')
-                      ELSE st.geom END AS g
-    FROM stage st WHERE st.geom IS NOT NULL
-  ) s
-  WHERE ST_Dimension(s.g) = 2
-) v
+-- name: stage_buffer_lines
+-- Frontage delivered as a centreline + width: the band is the line buffered by half the width.
+UPDATE stage SET geom = ST_Multi(ST_Buffer(geom, width / 2, 'endcap=flat join=round'))
+WHERE ST_Dimension(geom) = 1 AND width > 0
 
--- name: stage_clean_any
--- $1 srid. Points and lines kept as they are (schools as points, a custom line layer); polygons repaired.
-CREATE TEMP TABLE stage_clean ON COMMIT DROP AS
-SELECT idx, attrs, code, name, parcel_code, holder, land_use, approved_area,
-       ST_Dimension(geom) = 2 AND NOT ST_IsValid(geom) AS repaired,
-       ST_SetSRID(CASE WHEN ST_Dimension(geom) = 2 AND NOT ST_IsValid(geom)
-                       THEN ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) ELSE geom END, $1::int) AS geom
-FROM stage WHERE geom IS NOT NULL
+-- name: stage_drop_not_polygonal
+-- In a polygon layer, what has no area at all (a centreline without width) is skipped and reported.
+DELETE FROM stage WHERE ST_Dimension(geom) <> 2 RETURNING idx
 
--- name: stage_not_kept
--- records the clean step dropped: no area at all (a point or line in a polygon layer)
-SELECT s.idx FROM stage s WHERE NOT EXISTS (SELECT 1 FROM stage_clean c WHERE c.idx = s.idx) ORDER BY s.idx
+-- name: stage_repair
+-- Repair invalid rings once, here (ST_MakeValid), so the overlay never re-validates. Only the few invalid
+-- rows are rewritten; the polygonal part of what the repair returns is kept.
+UPDATE stage SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)), repaired = true
+WHERE ST_Dimension(geom) = 2 AND NOT ST_IsValid(geom)
 
--- name: stage_clean_drop_empty
+-- name: stage_drop_empty
 -- what the repair emptied (a ring with no area) is skipped and reported
-DELETE FROM stage_clean WHERE geom IS NULL OR ST_IsEmpty(geom) RETURNING idx
+DELETE FROM stage WHERE ST_IsEmpty(geom) RETURNING idx
 
--- name: stage_clean_index
-CREATE INDEX ON stage_clean (code)
+-- name: stage_index
+CREATE INDEX ON stage (code)
 
--- name: stage_clean_analyze
-ANALYZE stage_clean
+-- name: stage_analyze
+ANALYZE stage
 
 -- name: stage_counts
-SELECT (SELECT count(*) FROM stage_clean)::int AS kept,
-       (SELECT count(*) FROM stage_clean WHERE repaired)::int AS repaired
+SELECT count(*)::int AS kept, (count(*) FILTER (WHERE repaired))::int AS repaired FROM stage
 
 -- name: batch_find
 -- $1 layer id, $2 sha256, $3 source layer
@@ -70,18 +53,18 @@ UPDATE import_batch SET report = $2 WHERE id = $1
 
 -- name: survey_dedupe
 -- A code delivered twice in one file: the first record wins, later ones are skipped and reported.
-DELETE FROM stage_clean s USING stage_clean t
+DELETE FROM stage s USING stage t
 WHERE s.code = t.code AND s.idx > t.idx
 RETURNING s.idx, s.code
 
 -- name: survey_missing_code
-DELETE FROM stage_clean WHERE code IS NULL RETURNING idx
+DELETE FROM stage WHERE code IS NULL RETURNING idx
 
 -- name: survey_keep_versions
 -- $1 region, $2 survey, $3 batch. A new version changed the geometry: keep the superseded one.
 INSERT INTO survey_polygon_version (region_code, polygon_id, batch_id, superseded_by_batch_id, attrs, geom)
 SELECT e.region_code, e.id, e.batch_id, $3, e.attrs, e.geom
-FROM survey_polygon e JOIN stage_clean s ON s.code = e.code
+FROM survey_polygon e JOIN stage s ON s.code = e.code
 WHERE e.region_code = $1 AND e.survey = $2 AND ST_AsBinary(e.geom) <> ST_AsBinary(s.geom)
 
 -- name: survey_update
@@ -95,7 +78,7 @@ SET batch_id = $3,
     area_m2 = ST_Area(s.geom),
     repaired = s.repaired,
     removed_batch_id = NULL
-FROM stage_clean s
+FROM stage s
 WHERE e.region_code = $1 AND e.survey = $2 AND e.code = s.code
 RETURNING e.id, e.geom_changed_batch_id = $3 AS changed
 
@@ -103,16 +86,20 @@ RETURNING e.id, e.geom_changed_batch_id = $3 AS changed
 -- $1 region, $2 survey, $3 batch
 INSERT INTO survey_polygon (region_code, survey, code, first_batch_id, batch_id, attrs, geom, repaired, area_m2)
 SELECT $1, $2, s.code, $3, $3, s.attrs, s.geom, s.repaired, ST_Area(s.geom)
-FROM stage_clean s
+FROM stage s
 WHERE NOT EXISTS (SELECT 1 FROM survey_polygon e WHERE e.region_code = $1 AND e.survey = $2 AND e.code = s.code)
 ORDER BY s.idx
 RETURNING id
+
+-- name: survey_analyze
+-- fresh statistics before reconciliation: with 50k new rows unknown to the planner it picks nested loops
+ANALYZE survey_polygon
 
 -- name: survey_mark_removed
 -- $1 region, $2 survey, $3 batch. Absent from this version: marked, never deleted (decisions stay).
 UPDATE survey_polygon e SET removed_batch_id = $3
 WHERE e.region_code = $1 AND e.survey = $2 AND e.removed_batch_id IS NULL
-  AND NOT EXISTS (SELECT 1 FROM stage_clean s WHERE s.code = e.code)
+  AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.code = e.code)
 RETURNING e.id
 
 -- name: parcels_clear_overlaps
@@ -127,11 +114,23 @@ DELETE FROM parcel WHERE region_code = $1
 -- Rebuilt after the load: building a GiST once is far cheaper than maintaining it row by row.
 DROP INDEX IF EXISTS parcel_geom_idx
 
--- name: parcels_insert
+-- name: parcels_copy
+-- Parcels (the big layer: 500k at district scale) go by COPY straight into their table, no staging copy.
+COPY parcel (region_code, batch_id, record, parcel_code, holder, land_use, approved_area, attrs, geom) FROM STDIN
+
+-- name: parcels_repair
+-- $1 region, $2 batch. One read-only validity scan; only invalid parcels are rewritten.
+UPDATE parcel SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3))
+WHERE region_code = $1 AND batch_id = $2 AND NOT ST_IsValid(geom)
+RETURNING record
+
+-- name: parcels_drop_empty
 -- $1 region, $2 batch
-INSERT INTO parcel (region_code, batch_id, parcel_code, holder, land_use, approved_area, attrs, geom, area_m2)
-SELECT $1, $2, parcel_code, holder, land_use, approved_area, attrs, geom, ST_Area(geom)
-FROM stage_clean ORDER BY idx
+DELETE FROM parcel WHERE region_code = $1 AND batch_id = $2 AND ST_IsEmpty(geom) RETURNING record
+
+-- name: parcels_count
+-- $1 region, $2 batch
+SELECT count(*)::int AS kept FROM parcel WHERE region_code = $1 AND batch_id = $2
 
 -- name: parcels_index
 CREATE INDEX parcel_geom_idx ON parcel USING gist (geom)
@@ -148,9 +147,9 @@ DELETE FROM polygon_layer WHERE region_code = $1 AND layer_id = $2
 DELETE FROM layer_feature WHERE region_code = $1 AND layer_id = $2
 
 -- name: features_insert
--- $1 region, $2 layer id, $3 batch
+-- $1 region, $2 layer id, $3 batch, $4 srid
 INSERT INTO layer_feature (region_code, layer_id, batch_id, name, code, attrs, geom)
-SELECT $1, $2, $3, name, code, attrs, geom FROM stage_clean ORDER BY idx
+SELECT $1, $2, $3, name, code, attrs, ST_SetSRID(geom, $4::int) FROM stage ORDER BY idx
 
 -- name: features_analyze
 ANALYZE layer_feature

@@ -46,8 +46,10 @@ function geom(w: Writer, g: Geometry, srid?: number) {
 }
 
 const shared = new Writer();
-export function toHexEwkb(g: Geometry, srid: number): string {
+/** `multi`: write a Polygon as a one-part MultiPolygon (the tables' geometry type), as ST_Multi would. */
+export function toHexEwkb(g: Geometry, srid: number, multi = false): string {
   shared.n = 0;
-  geom(shared, g, srid);
+  if (multi && g.type === 'Polygon') geom(shared, { type: 'MultiPolygon', coordinates: [g.coordinates] }, srid);
+  else geom(shared, g, srid);
   return shared.buf.toString('hex', 0, shared.n);
 }

@@ -88,7 +88,12 @@ export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<Reco
     }
   }
 
-  if (o.prior) {
+  // cross-survey overlaps only exist once a second survey (or key) is in the region
+  const otherSurveys = o.prior
+    ? (await q.query<{ n: number }>(
+        'SELECT count(DISTINCT survey)::int AS n FROM survey_polygon WHERE region_code = $1', [o.regionCode])).rows[0].n > 1
+    : false;
+  if (otherSurveys) {
     await step('prior_clear', SQL.prior_clear);
     await step('prior_overlap', SQL.prior_overlap);
   }

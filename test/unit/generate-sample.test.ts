@@ -7,7 +7,6 @@ import { unzipSync } from 'fflate';
 import { featureCollection, intersect } from '@turf/turf';
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 // shpjs ships no type declarations
-// @ts-ignore
 import { parseDbf, parseShp } from 'shpjs';
 import { generateSample, type SampleManifest } from '../../scripts/generate-sample';
 import { esriWktForEpsg } from '../../server/shapefile/prj';

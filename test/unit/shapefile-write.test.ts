@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 import proj4 from 'proj4';
 // shpjs ships no type declarations
-// @ts-ignore
 import { parseShp } from 'shpjs';
 import {
   ShapefileBuilder,

@@ -98,13 +98,15 @@ CREATE TABLE parcel (
   region_code text NOT NULL,
   id bigserial,
   batch_id int NOT NULL REFERENCES import_batch (id),
+  record int NOT NULL,                     -- record number in the delivered file (1-based)
   parcel_code text,                        -- 宗地代码
   holder text,                             -- 权利人
   land_use text,                           -- 土地用途
   approved_area double precision,          -- 批准面积
   attrs jsonb NOT NULL,
   geom geometry(MultiPolygon, {{WORK_SRID}}) NOT NULL,
-  area_m2 double precision NOT NULL,
+  -- computed as rows arrive by COPY (and again if a repair rewrites geom): no second pass over 500k rows
+  area_m2 double precision GENERATED ALWAYS AS (ST_Area(geom)) STORED,
   PRIMARY KEY (region_code, id)
 );
 -- the GiST index is dropped before a bulk load and rebuilt after it (cheaper than maintaining it row by row)
