@@ -401,6 +401,20 @@ export function checkRange(bbox: BBox, crs: ResolvedCrs): void {
   assertSaneNumbers(bbox);
   if (bbox.empty) return;
   const box = bbox.toArray();
+  // A zone-prefixed GK CRS (false easting zone × 10⁶ + 500 000) has only eastings that start with its
+  // zone number. Data of zone 35 read with a zone-36 .prj still lands inside China (≈9° further west),
+  // so the lon/lat test below cannot see it.
+  const fe = /\+proj=tmerc\b/.test(crs.def) ? Number(/\+x_0=(\d+)\b/.exec(crs.def)?.[1] ?? NaN) : NaN;
+  if (fe >= 1e6 && fe % 1e6 === 500000) {
+    const zone = Math.floor(fe / 1e6);
+    if (Math.floor(box[0] / 1e6) !== zone || Math.floor(box[2] / 1e6) !== zone)
+      throw new IngestError(
+        'coords_out_of_range',
+        `The eastings (${box[0]}…${box[2]}) do not start with the zone number ${zone} that ${crs.source} requires; the coordinate system is probably that of another zone. Pass --srs EPSG:n.`,
+        `横坐标（${box[0]}…${box[2]}）的带号不是 ${crs.source} 要求的 ${zone}，坐标系可能属于其他投影带。请用 --srs EPSG:n 指定坐标系。`,
+        { bbox: box, crs: crs.source, zone },
+      );
+  }
   const conv = proj4(crs.def, GEO_4490);
   const lons: number[] = [];
   const lats: number[] = [];

@@ -66,8 +66,35 @@ function clean(c: Coords, depth: number, bbox: BBox): Coords | null {
 }
 
 /**
- * A clean 2D geometry object {type, coordinates} (no bbox, no Z/M, no empty parts), or null when
- * the input is null or empty. Mutates position arrays of `g` in place: callers own their parse.
+ * A ring closed (last position = first, as GeoJSON and shapefiles require), or null when it cannot
+ * enclose an area (fewer than 4 positions once closed). PostGIS loads open or too-short rings without
+ * complaint, but GEOS throws on them in ST_IsValid/ST_MakeValid — on PGlite that exception silently
+ * cuts the statement short, so every later record of the import was lost. They never reach the database.
+ */
+function closeRing(r: Position[]): Position[] | null {
+  if (!r.length) return null;
+  const a = r[0];
+  const z = r[r.length - 1];
+  const ring = a[0] === z[0] && a[1] === z[1] ? r : [...r, [a[0], a[1]]];
+  return ring.length >= 4 ? ring : null;
+}
+
+/** A polygon's rings closed; null when its shell cannot hold an area (its holes go with it). */
+function polygonRings(rings: Position[][]): Position[][] | null {
+  const shell = closeRing(rings[0]);
+  if (!shell) return null;
+  const out = [shell];
+  for (let i = 1; i < rings.length; i++) {
+    const h = closeRing(rings[i]);
+    if (h) out.push(h);
+  }
+  return out;
+}
+
+/**
+ * A clean 2D geometry object {type, coordinates} (no bbox, no Z/M, no empty parts, polygon rings
+ * closed, rings that cannot hold an area dropped), or null when the input is null or empty. Mutates
+ * position arrays of `g` in place: callers own their parse.
  */
 export function clean2D(g: Geometry | null | undefined, bbox: BBox): Geometry | null {
   if (!g) return null;
@@ -76,7 +103,16 @@ export function clean2D(g: Geometry | null | undefined, bbox: BBox): Geometry | 
     return geometries.length ? { type: 'GeometryCollection', geometries } : null;
   }
   const coords = clean(g.coordinates as Coords, COORD_DEPTH[g.type], bbox);
-  return coords === null ? null : ({ type: g.type, coordinates: coords } as Geometry);
+  if (coords === null) return null;
+  if (g.type === 'Polygon') {
+    const rings = polygonRings(coords as Position[][]);
+    return rings ? { type: 'Polygon', coordinates: rings } : null;
+  }
+  if (g.type === 'MultiPolygon') {
+    const polys = (coords as Position[][][]).map(polygonRings).filter((p): p is Position[][] => p !== null);
+    return polys.length ? { type: 'MultiPolygon', coordinates: polys } : null;
+  }
+  return { type: g.type, coordinates: coords } as Geometry;
 }
 
 export const typeKey = (g: Geometry | null) => (g ? g.type : 'null');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
-import { IngestError } from '../errors';
+import { IngestError, isAppError } from '../errors';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
 import { readSource } from './read';
 import type { IngestLimits, ReadFeature, ReadResult } from './types';
@@ -175,11 +175,18 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   function buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): string[] {
     const rows = new ChunkBuilder();
     let idx = 0;
-    for (const feat of src.features()) {
-      idx++;
-      if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
-      if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
-      rows.row(row(idx, feat, toHexEwkb(feat.geometry, settings.workSrid, multi)));
+    try {
+      for (const feat of src.features()) {
+        idx++;
+        if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
+        if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
+        rows.row(row(idx, feat, toHexEwkb(feat.geometry, settings.workSrid, multi)));
+      }
+    } catch (e) {
+      if (isAppError(e)) throw e;
+      // decoding and reprojection run lazily here, outside readSource's own guard
+      throw new IngestError('read_failed', `Could not read record ${idx}: ${(e as Error).message}`,
+        `无法读取第 ${idx} 条记录：${(e as Error).message}`, { record: idx });
     }
     return rows.done();
   }
@@ -266,6 +273,13 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         recon = await reconcile(q, { ...base, polygons: 'all', parcels: false, layers: [lay.id], prior: false });
       }
       counts = (await q.query<{ kept: number; repaired: number }>(SQL.stage_counts)).rows[0];
+    }
+    if (counts.kept === 0) {
+      // an import is a new version of its layer: storing nothing would retire a whole survey or wipe a
+      // reference layer, so an empty delivery is refused (the transaction rolls back)
+      throw new IngestError('empty_layer',
+        `Nothing to store: ${src.count} record(s), none with a usable geometry`,
+        `没有可导入的要素：共 ${src.count} 条记录，均无有效图形`, { read: src.count, skipped });
     }
     lap('reconcile');
     const total = Object.values(skipped).reduce((a, b) => a + b, 0);

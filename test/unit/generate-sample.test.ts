@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { featureCollection, intersect } from '@turf/turf';
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
-// shpjs ships no type declarations
+// shpjs: an independent reader of what the generator writes
 import { parseDbf, parseShp } from 'shpjs';
 import { generateSample, type SampleManifest } from '../../scripts/generate-sample';
 import { esriWktForEpsg } from '../../server/shapefile/prj';
