@@ -1,0 +1,133 @@
+-- Enforcement cases (台账), their polygons and their steps. Lock order everywhere: case row, then the
+-- polygons (id order), then case_polygon rows: no deadlock between deciding, linking and closing.
+
+-- name: next_seq
+-- Per-year counter, in the creating transaction: unique and gapless (a rollback gives the number back).
+-- $1 region, $2 year
+INSERT INTO case_counter (region_code, year, last) VALUES ($1, $2::int, 1)
+ON CONFLICT (region_code, year) DO UPDATE SET last = case_counter.last + 1
+RETURNING last
+
+-- name: insert_case
+-- $1 region, $2 year, $3 seq, $4 party, $5 address, $6 village, $7 kind, $8 discovered_on, $9 note,
+-- $10 user id, $11 username
+INSERT INTO enforcement_case (region_code, year, seq, number, party, address, village, kind, discovered_on, note,
+                              created_by, created_by_name)
+VALUES ($1, $2::int, $3::int,
+        coalesce((SELECT value FROM setting WHERE key = 'case_number_prefix'), '违建')
+          || '〔' || $2::int::text || '〕第' || $3::int::text || '号',
+        $4, $5, $6, $7, $8::date, $9, $10, $11)
+RETURNING id
+
+-- name: get_case
+-- $1 region, $2 case id, $3 as-of date (overdue steps)
+SELECT c.id, c.number, c.year, c.seq, c.party, c.address, c.village, c.kind, c.discovered_on::text AS discovered_on,
+       c.note, c.status, c.outcome, c.outcome_at::text AS outcome_at, c.outcome_m2, c.version,
+       c.created_by, c.created_by_name, c.created_at, c.updated_at
+FROM enforcement_case c
+WHERE c.region_code = $1 AND c.id = $2
+
+-- name: lock_case
+-- $1 region, $2 case id
+SELECT id, status, village, version, discovered_on::text AS discovered_on
+FROM enforcement_case
+WHERE region_code = $1 AND id = $2
+FOR UPDATE
+
+-- name: share_case
+-- Linking to a case: it must stay open until this transaction ends (closing takes FOR UPDATE).
+-- $1 region, $2 case id
+SELECT id, number, status, village
+FROM enforcement_case
+WHERE region_code = $1 AND id = $2
+FOR SHARE
+
+-- name: case_steps
+-- $1 region, $2 case id, $3 as-of date
+SELECT s.step, s.started_on::text AS started_on, s.deadline::text AS deadline, s.done_on::text AS done_on, s.note,
+       s.recorded_by, s.recorded_by_name, s.recorded_at,
+       (c.status = 'open' AND s.done_on IS NULL AND s.deadline < $3::date) AS overdue
+FROM case_step s
+JOIN enforcement_case c ON c.region_code = s.region_code AND c.id = s.case_id
+WHERE s.region_code = $1 AND s.case_id = $2
+
+-- name: case_polygons
+-- $1 region, $2 case id: polygons linked (now or when it closed)
+SELECT p.id, p.code, p.survey, p.status, p.version, p.village_name AS village, p.area_m2,
+       cp.linked_at, cp.linked_by_name, cp.is_open
+FROM case_polygon cp
+JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
+WHERE cp.region_code = $1 AND cp.case_id = $2 AND cp.unlinked_at IS NULL
+ORDER BY p.id
+
+-- name: lock_case_polygons
+-- Polygons currently linked to a case, locked in id order (for their case events).
+-- $1 region, $2 case id
+SELECT p.id, p.status
+FROM survey_polygon p
+WHERE p.region_code = $1
+  AND p.id IN (SELECT cp.polygon_id FROM case_polygon cp
+               WHERE cp.region_code = $1 AND cp.case_id = $2 AND cp.unlinked_at IS NULL)
+ORDER BY p.id
+FOR UPDATE OF p
+
+-- name: link_polygons
+-- $1 region, $2 case id, $3 polygon ids, $4 user id, $5 username
+INSERT INTO case_polygon (region_code, case_id, polygon_id, linked_by, linked_by_name)
+SELECT $1, $2, u.id, $4, $5 FROM unnest($3::bigint[]) AS u(id)
+
+-- name: unlink_polygons
+-- A returned or reopened polygon leaves its open case.
+-- $1 region, $2 polygon ids
+UPDATE case_polygon SET unlinked_at = now(), is_open = false
+WHERE region_code = $1 AND polygon_id = ANY($2::bigint[]) AND is_open
+RETURNING polygon_id, case_id
+
+-- name: upsert_step
+-- Record a step: given values replace stored ones, absent (NULL) ones keep them.
+-- $1 region, $2 case id, $3 step, $4 started_on, $5 deadline, $6 done_on, $7 note, $8 user id, $9 username
+INSERT INTO case_step (region_code, case_id, step, started_on, deadline, done_on, note, recorded_by, recorded_by_name)
+VALUES ($1, $2, $3, $4::date, $5::date, $6::date, $7, $8, $9)
+ON CONFLICT (region_code, case_id, step) DO UPDATE SET
+  started_on = coalesce(EXCLUDED.started_on, case_step.started_on),
+  deadline = coalesce(EXCLUDED.deadline, case_step.deadline),
+  done_on = coalesce(EXCLUDED.done_on, case_step.done_on),
+  note = coalesce(EXCLUDED.note, case_step.note),
+  recorded_by = EXCLUDED.recorded_by,
+  recorded_by_name = EXCLUDED.recorded_by_name,
+  recorded_at = now()
+RETURNING step, started_on::text AS started_on, deadline::text AS deadline, done_on::text AS done_on, note
+
+-- name: get_step
+-- $1 region, $2 case id, $3 step
+SELECT step, started_on::text AS started_on, deadline::text AS deadline, done_on::text AS done_on
+FROM case_step
+WHERE region_code = $1 AND case_id = $2 AND step = $3
+
+-- name: set_step_deadline
+-- $1 region, $2 case id, $3 step, $4 deadline: recomputed deadline of a step not yet done
+UPDATE case_step SET deadline = $4::date
+WHERE region_code = $1 AND case_id = $2 AND step = $3 AND done_on IS NULL
+
+-- name: update_case
+-- $1 region, $2 case id, $3 party, $4 address, $5 village, $6 kind, $7 discovered_on, $8 note,
+-- $9 set village (village may be set to NULL), $10 set note
+UPDATE enforcement_case SET
+  party = coalesce($3, party),
+  address = coalesce($4, address),
+  village = CASE WHEN $9::boolean THEN $5 ELSE village END,
+  kind = coalesce($6, kind),
+  discovered_on = coalesce($7::date, discovered_on),
+  note = CASE WHEN $10::boolean THEN $8 ELSE note END,
+  version = version + 1,
+  updated_at = now()
+WHERE region_code = $1 AND id = $2
+RETURNING version
+
+-- name: close_case
+-- $1 region, $2 case id, $3 outcome, $4 outcome date, $5 demolished m²
+UPDATE enforcement_case SET
+  status = 'closed', outcome = $3, outcome_at = $4::date, outcome_m2 = $5::double precision,
+  version = version + 1, updated_at = now()
+WHERE region_code = $1 AND id = $2 AND status = 'open'
+RETURNING version
