@@ -116,7 +116,7 @@ async function tuban(db: Db, files: Record<string, string>): Promise<{ total: nu
     const bytes = new Uint8Array(await readFile(files[layer]));
     const r = await importFile(db, settings, { bytes, fileName: path.basename(files[layer]), layer });
     if (layer === 'survey') { reconcile = r.reconcile!.seconds * 1000; steps = r.reconcile!.steps; }
-    process.stderr.write(`    ${layer}: ${r.stored} stored in ${r.seconds}s\n`);
+    process.stderr.write(`    ${layer}: ${r.stored} stored in ${r.seconds}s ${JSON.stringify(r.timings)}\n`);
   }
   return { total: performance.now() - t, reconcile, steps };
 }

@@ -255,8 +255,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         await q.query(SQL.survey_keep_versions, params);
         const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
         const inserted = (await q.query<{ id: number }>(SQL.survey_insert, params)).rows;
-        const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
         await q.query(SQL.survey_analyze);
+        const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
         const changed = updated.filter((r) => r.changed);
         report.survey_changes = { new: inserted.length, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
         lap('merge');

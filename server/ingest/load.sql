@@ -97,9 +97,10 @@ ANALYZE survey_polygon
 
 -- name: survey_mark_removed
 -- $1 region, $2 survey, $3 batch. Absent from this version: marked, never deleted (decisions stay).
+-- Every polygon this delivery holds was just stamped with batch $3 (update or insert), so "absent" is
+-- simply "not stamped": no join against the delivery.
 UPDATE survey_polygon e SET removed_batch_id = $3
-WHERE e.region_code = $1 AND e.survey = $2 AND e.removed_batch_id IS NULL
-  AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.code = e.code)
+WHERE e.region_code = $1 AND e.survey = $2 AND e.removed_batch_id IS NULL AND e.batch_id <> $3
 RETURNING e.id
 
 -- name: parcels_clear_overlaps
