@@ -9,7 +9,6 @@ export function copyField(v: string | number | null | undefined): string {
 
 /** Rows joined into chunks of about `size` characters: one big string per COPY would double peak memory. */
 export class ChunkBuilder {
-  readonly chunks: string[] = [];
   private cur: string[] = [];
   private len = 0;
   constructor(private readonly size = 1 << 20) {}
@@ -17,15 +16,16 @@ export class ChunkBuilder {
     const line = fields.map(copyField).join('\t') + '\n';
     this.cur.push(line);
     this.len += line.length;
-    if (this.len >= this.size) this.flush();
   }
-  flush() {
-    if (this.cur.length) this.chunks.push(this.cur.join(''));
+  /** a chunk is full */
+  ready(): boolean {
+    return this.len >= this.size;
+  }
+  /** the rows so far as one chunk ('' when none) */
+  take(): string {
+    const chunk = this.cur.join('');
     this.cur = [];
     this.len = 0;
-  }
-  done(): string[] {
-    this.flush();
-    return this.chunks;
+    return chunk;
   }
 }

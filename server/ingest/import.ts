@@ -171,8 +171,12 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   const text = (p: ReadFeature['properties'], k: string | undefined) => (k ? textValue(p[k]) : null);
   const num = (p: ReadFeature['properties'], k: string | undefined) => (k ? numberValue(p[k]) : null);
 
-  /** COPY rows, built feature by feature (reprojection happens here, lazily); null geometries skipped. */
-  function buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): string[] {
+  /**
+   * COPY rows, built feature by feature (decoding and reprojection happen here, lazily) and handed over
+   * in ~1 MB chunks as the driver asks for them, so the server parses one chunk while the next is built.
+   * Null geometries are skipped and reported.
+   */
+  function* buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): Generator<string> {
     const rows = new ChunkBuilder();
     let idx = 0;
     try {
@@ -181,6 +185,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
         if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
         rows.row(row(idx, feat, toHexEwkb(feat.geometry, settings.workSrid, multi)));
+        if (rows.ready()) yield rows.take();
       }
     } catch (e) {
       if (isAppError(e)) throw e;
@@ -188,11 +193,11 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       throw new IngestError('read_failed', `Could not read record ${idx}: ${(e as Error).message}`,
         `无法读取第 ${idx} 条记录：${(e as Error).message}`, { record: idx });
     }
-    return rows.done();
+    const last = rows.take();
+    if (last) yield last;
   }
   const isParcels = layer.name === 'cadastral';
-  // Staged layers' rows do not depend on the batch id, so they are built before the transaction opens.
-  const stageChunks = isParcels ? [] : buildRows((idx, feat, wkb) => {
+  const stageRows = () => buildRows((idx, feat, wkb) => {
     const p = feat.properties;
     return [idx, wkb, JSON.stringify(p), text(p, f.code), text(p, f.name), text(p, f.parcelCode), text(p, f.holder),
       text(p, f.landUse), num(p, f.approvedArea), num(p, f.width) ?? req.widthM ?? null];
@@ -226,7 +231,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       });
       lap('prepare');
       await q.copyFrom(SQL.parcels_copy, chunks);
-      lap('copy');
+      lap('copy'); // includes decoding the records and building WKB: they overlap with the server's parsing
       const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region, batchId])).rowCount;
       for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region, batchId])).rows) skip(r.record, 'empty_after_repair');
       lap('repair');
@@ -238,7 +243,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
     } else {
       await q.query(SQL.stage_create);
-      await q.copyFrom(SQL.stage_copy, stageChunks);
+      await q.copyFrom(SQL.stage_copy, stageRows());
       lap('copy');
       if (mode === 'band') await q.query(SQL.stage_buffer_lines);
       if (mode !== 'any') for (const r of (await q.query<{ idx: number }>(SQL.stage_drop_not_polygonal)).rows) skip(r.idx, 'not_polygonal');

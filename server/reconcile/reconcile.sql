@@ -52,21 +52,6 @@ CROSS JOIN LATERAL (
 ) o
 WHERE o.a >= 0.01
 
--- name: parcels_summary
--- Step 2: count and largest-overlap parcel per polygon from the overlap rows (no geometry work).
-UPDATE survey_polygon p
-SET parcel_count = COALESCE(x.n, 0),
-    largest_parcel_id = x.parcel_id,
-    largest_parcel_share = x.share
-FROM reconcile_scope s
-LEFT JOIN (
-  SELECT DISTINCT ON (pp.polygon_id) pp.region_code, pp.polygon_id, pp.parcel_id, pp.share,
-         count(*) OVER (PARTITION BY pp.polygon_id) AS n
-  FROM polygon_parcel pp JOIN reconcile_scope s2 ON s2.region_code = pp.region_code AND s2.id = pp.polygon_id
-  ORDER BY pp.polygon_id, pp.overlap_m2 DESC, pp.parcel_id
-) x ON x.region_code = s.region_code AND x.polygon_id = s.id
-WHERE p.region_code = s.region_code AND p.id = s.id
-
 -- name: layer_clear
 -- $1 layer id
 DELETE FROM polygon_layer pl USING reconcile_scope s
@@ -151,42 +136,56 @@ ON CONFLICT DO NOTHING
 
 -- name: summary
 -- $1 village layer id, $2 school layer id, $3 whether the village layer has features (no layer yet: no
--- 'no_village' flag on everything). Denormalise the layer results onto the polygon for the queue:
--- flags = names of every flag/distance/overlap layer hit, plus no_village; then the priority score.
+-- 'no_village' flag on everything). ONE update per polygon (each rewrite of a wide row costs): the parcel
+-- summary (count, largest overlap), the layer results denormalised for the queue — flags = names of every
+-- flag/distance/overlap layer hit, plus no_village — and the priority score computed from them.
+-- Priority weights follow the campaign's four priorities; documented in docs/RECONCILIATION.md.
 UPDATE survey_polygon p
-SET flags = COALESCE(fl.flags, '{}') || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END,
-    village_id = v.feature_id,
-    village_name = vf.name,
-    village_code = vf.code,
-    school_distance_m = sc.distance_m,
+SET parcel_count = x.parcel_count,
+    largest_parcel_id = x.largest_parcel_id,
+    largest_parcel_share = x.largest_parcel_share,
+    flags = x.flags,
+    village_id = x.village_id,
+    village_name = x.village_name,
+    village_code = x.village_code,
+    school_distance_m = x.school_distance_m,
+    priority = round((
+        40 * (('frontage' = ANY (x.flags))::int)
+      + 30 * (('school' = ANY (x.flags))::int)
+      + 25 * (('compound' = ANY (x.flags))::int)
+      + 20 * (('green' = ANY (x.flags))::int)
+      -- any other (custom) layer hit
+      + 10 * (EXISTS (SELECT 1 FROM unnest(x.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
+      + 15 * (('no_village' = ANY (x.flags))::int)
+      + LEAST(20, p.area_m2 / 100.0)
+      + 10 * (p.geom_changed_batch_id IS NOT NULL)::int
+    )::numeric, 2)::float8,
     reconciled_at = now()
-FROM reconcile_scope s
-LEFT JOIN LATERAL (
-  SELECT array_agg(DISTINCT l.name ORDER BY l.name) AS flags
-  FROM polygon_layer pl JOIN layer l ON l.id = pl.layer_id
-  WHERE pl.region_code = s.region_code AND pl.polygon_id = s.id AND pl.hit AND l.role IN ('flag', 'distance', 'overlap')
-) fl ON true
-LEFT JOIN polygon_layer v ON v.region_code = s.region_code AND v.polygon_id = s.id AND v.layer_id = $1
-LEFT JOIN layer_feature vf ON vf.region_code = v.region_code AND vf.id = v.feature_id
-LEFT JOIN polygon_layer sc ON sc.region_code = s.region_code AND sc.polygon_id = s.id AND sc.layer_id = $2
-WHERE p.region_code = s.region_code AND p.id = s.id
-
--- name: priority
--- The queue order. Documented in docs/RECONCILIATION.md; weights follow the campaign's four priorities.
-UPDATE survey_polygon p
-SET priority = round((
-      40 * (('frontage' = ANY (p.flags))::int)
-    + 30 * (('school' = ANY (p.flags))::int)
-    + 25 * (('compound' = ANY (p.flags))::int)
-    + 20 * (('green' = ANY (p.flags))::int)
-    -- any other (custom) layer hit
-    + 10 * (EXISTS (SELECT 1 FROM unnest(p.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
-    + 15 * (('no_village' = ANY (p.flags))::int)
-    + LEAST(20, p.area_m2 / 100.0)
-    + 10 * (p.geom_changed_batch_id IS NOT NULL)::int
-  )::numeric, 2)::float8
-FROM reconcile_scope s
-WHERE p.region_code = s.region_code AND p.id = s.id
+FROM (
+  SELECT s.region_code, s.id,
+         COALESCE(fl.flags, '{}') || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END AS flags,
+         v.feature_id AS village_id, vf.name AS village_name, vf.code AS village_code,
+         sc.distance_m AS school_distance_m,
+         COALESCE(pc.n, 0)::int AS parcel_count, pc.parcel_id AS largest_parcel_id, pc.share AS largest_parcel_share
+  FROM reconcile_scope s
+  LEFT JOIN LATERAL (
+    SELECT array_agg(DISTINCT l.name ORDER BY l.name) AS flags
+    FROM polygon_layer pl JOIN layer l ON l.id = pl.layer_id
+    WHERE pl.region_code = s.region_code AND pl.polygon_id = s.id AND pl.hit AND l.role IN ('flag', 'distance', 'overlap')
+  ) fl ON true
+  LEFT JOIN polygon_layer v ON v.region_code = s.region_code AND v.polygon_id = s.id AND v.layer_id = $1
+  LEFT JOIN layer_feature vf ON vf.region_code = v.region_code AND vf.id = v.feature_id
+  LEFT JOIN polygon_layer sc ON sc.region_code = s.region_code AND sc.polygon_id = s.id AND sc.layer_id = $2
+  -- largest overlap (ties: lowest parcel id) and the number of parcels, from the overlap rows
+  LEFT JOIN LATERAL (
+    SELECT pp.parcel_id, pp.share, count(*) OVER () AS n
+    FROM polygon_parcel pp
+    WHERE pp.region_code = s.region_code AND pp.polygon_id = s.id
+    ORDER BY pp.overlap_m2 DESC, pp.parcel_id
+    LIMIT 1
+  ) pc ON true
+) x
+WHERE p.region_code = x.region_code AND p.id = x.id
 
 -- name: changes
 -- What reconciliation changed in scope, compared with the snapshot taken before it.

@@ -4,9 +4,9 @@ import { sqlSet } from '../db/sql-file';
 const SQL = sqlSet(new URL('./reconcile.sql', import.meta.url), [
   'create_scope', 'clear_scope', 'scope_all', 'scope_ids', 'analyze_scope',
   'snapshot_before', 'snapshot_fill', 'snapshot_clear',
-  'parcels_clear', 'parcels_overlap', 'parcels_summary',
+  'parcels_clear', 'parcels_overlap',
   'layer_clear', 'layer_flag', 'layer_assign', 'layer_distance', 'layer_overlap',
-  'prior_clear', 'prior_overlap', 'summary', 'priority', 'changes',
+  'prior_clear', 'prior_overlap', 'summary', 'changes',
 ] as const);
 
 export interface LayerRow {
@@ -64,7 +64,6 @@ export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<Reco
   if (o.parcels) {
     await step('parcels_clear', SQL.parcels_clear);
     await step('parcels_overlap', SQL.parcels_overlap);
-    await step('parcels_summary', SQL.parcels_summary);
   }
 
   const layers = (
@@ -101,7 +100,6 @@ export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<Reco
   const village = layers.find((l) => l.name === 'village');
   const school = layers.find((l) => l.name === 'school');
   await step('summary', SQL.summary, [village?.id ?? -1, school?.id ?? -1, village?.has_features ?? false]);
-  await step('priority', SQL.priority);
   const changes = (await q.query<ReconcileReport['changes']>(SQL.changes)).rows[0];
   await q.query(SQL.clear_scope);
   return {

@@ -111,7 +111,6 @@ CREATE TABLE parcel (
 );
 -- the GiST index is dropped before a bulk load and rebuilt after it (cheaper than maintaining it row by row)
 CREATE INDEX parcel_geom_idx ON parcel USING gist (geom);
-CREATE INDEX parcel_batch_idx ON parcel (batch_id);
 
 -- Features of every other layer (frontage, villages, schools, compounds, green space, custom layers).
 CREATE TABLE layer_feature (
@@ -137,7 +136,6 @@ CREATE TABLE polygon_parcel (
   share double precision NOT NULL,        -- overlap / polygon area, 0..1
   PRIMARY KEY (region_code, polygon_id, parcel_id)
 );
-CREATE INDEX polygon_parcel_parcel_idx ON polygon_parcel (region_code, parcel_id);
 
 -- Results of flag / assign / distance / overlap layers: one row per hit (overlap: per feature).
 CREATE TABLE polygon_layer (
