@@ -24,7 +24,19 @@ const EnvSchema = z.object({
   TUBAN_SAMPLE: z.enum(['auto', 'off']).default('auto'),
   /** per-statement timeout for request queries (ms); imports run without it */
   TUBAN_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+  /** connections to a PostgreSQL server (dozens of concurrent users; each decision holds one for a commit) */
+  TUBAN_DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  /** a polygon still without an outcome this many days after its first import is overdue (GET /api/overdue) */
+  TUBAN_PENDING_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  /** year of the campaign phases on the dashboard (publicity 4/15 … consolidation 12/31); default: the survey key */
+  TUBAN_CAMPAIGN_YEAR: z.coerce.number().int().min(2000).max(2099).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** map sources (optional; none needs the internet): an XYZ/WMTS tile URL template, or a raster .pmtiles file in the data dir */
+  TUBAN_BASEMAP_URL: z.string().trim().max(2000).optional(),
+  TUBAN_IMAGERY_BEFORE_URL: z.string().trim().max(2000).optional(),
+  TUBAN_IMAGERY_AFTER_URL: z.string().trim().max(2000).optional(),
+  /** the built web app (npm run build:web) */
+  TUBAN_WEB_DIR: z.string().default('dist/web'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -55,7 +67,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     sample: e.TUBAN_SAMPLE,
     statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
+    dbPoolMax: e.TUBAN_DB_POOL_MAX,
+    pendingDays: e.TUBAN_PENDING_DAYS,
+    campaignYear: e.TUBAN_CAMPAIGN_YEAR,
     logLevel: e.LOG_LEVEL,
+    map: {
+      basemapUrl: e.TUBAN_BASEMAP_URL || undefined,
+      imageryBeforeUrl: e.TUBAN_IMAGERY_BEFORE_URL || undefined,
+      imageryAfterUrl: e.TUBAN_IMAGERY_AFTER_URL || undefined,
+    },
+    webDir: path.resolve(e.TUBAN_WEB_DIR),
   };
 }
 

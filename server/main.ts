@@ -21,6 +21,7 @@ async function main() {
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
     statementTimeoutMs: config.statementTimeoutMs,
+    poolMax: config.dbPoolMax,
     onWait: (s) =>
       process.stdout.write(`\r  starting PostGIS… ${s}s (the first start takes ~15–20 s) / 正在初始化 PostGIS… ${s} 秒`),
   });

@@ -6,6 +6,7 @@ export interface OpenOptions {
   databaseUrl?: string;
   pgliteDir?: string;
   statementTimeoutMs?: number;
+  poolMax?: number;
   /** called every second while the embedded database starts (first start ~15–20 s: PostGIS initialises) */
   onWait?: (seconds: number) => void;
 }
@@ -13,7 +14,7 @@ export interface OpenOptions {
 /** DATABASE_URL set → PostgreSQL/PostGIS server; otherwise the embedded PGlite under data/. */
 export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
-    return openPostgres({ url: opts.databaseUrl, statementTimeoutMs: opts.statementTimeoutMs });
+    return openPostgres({ url: opts.databaseUrl, statementTimeoutMs: opts.statementTimeoutMs, max: opts.poolMax });
   }
   const started = Date.now();
   const timer = opts.onWait ? setInterval(() => opts.onWait!(Math.round((Date.now() - started) / 1000)), 1000) : undefined;

@@ -42,6 +42,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     /* an idle client died (server restart); the pool replaces it on next use */
   });
   const base = wrap(pool);
+  // the MVT probe needs PostGIS; on a brand-new database the extension comes with the first migration,
+  // so create it here already (IF NOT EXISTS needs no privilege when it exists)
+  await pool.query('CREATE EXTENSION IF NOT EXISTS postgis');
   const mvt = await pool
     .query(`SELECT ST_AsMVT(t) FROM (SELECT 1 AS a, ST_AsMVTGeom(ST_MakePoint(0,0), ST_MakeEnvelope(0,0,1,1)) AS g) t`)
     .then(() => true)

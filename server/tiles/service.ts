@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db } from '../db/types';
+import { AppError } from '../errors';
+import { buildCatalog, workCrsBox, WORLD_BOX, type Catalog, type LayerRow, type LonLatBox, type TileLayer } from './catalog';
+import { encoderFor, featureCount, type TileEncoder } from './encoder';
+import { META } from './queries';
+import { BUFFER, intersectBox, isValidTile, pixelGroundMetres, tileLonLatBounds, type TileCoord } from './tile-math';
+
+/** Bump when the content of tiles changes for the same data (columns, encoding): old ETags must not match. */
+const TILE_FORMAT = 1;
+/**
+ * Most features in one tile, largest first (the smallest are dropped): ~80 bytes a feature keeps a tile near
+ * the 500 KB budget; a tile still over it is made again with a cap scaled to fit.
+ */
+export const MAX_FEATURES = 6_000;
+/** A tile over this is logged: the tile-size budget of issue 4. */
+export const TILE_BUDGET_BYTES = 500 * 1024;
+
+export interface TileRequest {
+  layer: string;
+  tile: TileCoord;
+  /** villages the caller is limited to (undefined = all): survey tiles hold only those */
+  villageScope?: string[];
+  /** survey: also polygons absent from a later delivery */
+  includeRemoved?: boolean;
+  /** If-None-Match header */
+  ifNoneMatch?: string;
+}
+
+export type TileResult =
+  | { status: 304; etag: string }
+  | { status: 204; etag: string }
+  | { status: 200; etag: string; body: Uint8Array };
+
+export interface TileServiceOptions {
+  db: Db;
+  regionCode: string;
+  workSrid: number;
+  log?: Logger;
+  /** defaults to ST_AsMVT when the database has it, the JS encoder otherwise */
+  encoder?: TileEncoder;
+}
+
+type Epochs = Record<string, number>;
+
+/**
+ * Vector tiles for every layer of the catalog, with ETags that change the moment the data does.
+ * Per request: one tiny query for the data versions (tile_epoch), then — unless the client's copy is still
+ * current (304) — the tile query itself. The version is read BEFORE the tile, so a tile is never labelled
+ * newer than its data (see migration 004).
+ */
+export class TileService {
+  readonly encoder: TileEncoder;
+  private catalog?: { epoch: number; value: Catalog };
+  private catalogLoading?: Promise<Catalog>;
+  private instance?: string;
+  private domain?: LonLatBox;
+  private extents = new Map<string, { epoch: number; bounds: LonLatBox | undefined }>();
+
+  constructor(private readonly o: TileServiceOptions) {
+    this.encoder = o.encoder ?? encoderFor(o.db.hasMvt);
+  }
+
+  private async epochs(): Promise<Epochs> {
+    const r = await this.o.db.query<{ key: string; n: number }>(META.epochs);
+    return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
+  }
+
+  /** The catalog as of `epochs.layer`; reloaded when the layer table changed. */
+  private async catalogAt(epochs: Epochs): Promise<Catalog> {
+    const e = epochs.layer ?? 0;
+    if (this.catalog && this.catalog.epoch === e) return this.catalog.value;
+    this.catalogLoading ??= (async () => {
+      try {
+        const [rows, inst, crs] = await Promise.all([
+          this.o.db.query<LayerRow>(META.catalog),
+          this.instance ? undefined : this.o.db.query<{ value: string }>(META.instance),
+          this.domain ? undefined : this.o.db.query<{ proj4text: string }>(META.workCrs, [this.o.workSrid]),
+        ]);
+        if (inst) this.instance = inst.rows[0]?.value ?? 'none';
+        if (crs) this.domain = workCrsBox(crs.rows[0]?.proj4text);
+        const value = buildCatalog(rows.rows);
+        if (value.shadowed.length) {
+          this.o.log?.warn({ layers: value.shadowed }, 'custom layers named like a built-in tile layer are not served as tiles');
+        }
+        this.catalog = { epoch: e, value };
+        return value;
+      } finally {
+        this.catalogLoading = undefined;
+      }
+    })();
+    return this.catalogLoading;
+  }
+
+  async layers(): Promise<TileLayer[]> {
+    return (await this.catalogAt(await this.epochs())).layers;
+  }
+
+  async layer(name: string): Promise<TileLayer> {
+    const l = (await this.catalogAt(await this.epochs())).byName.get(name);
+    if (!l) throw unknownLayer(name);
+    return l;
+  }
+
+  async tile(req: TileRequest): Promise<TileResult> {
+    const { tile } = req;
+    if (!isValidTile(tile)) {
+      throw new AppError('invalid_tile', `No tile ${tile.z}/${tile.x}/${tile.y}`, `瓦片坐标无效：${tile.z}/${tile.x}/${tile.y}`, 400);
+    }
+    // The data versions must be read no later than the tile (never label old data with a new version).
+    // ST_AsMVT reads them in the tile statement itself; otherwise, or to answer If-None-Match, read them first.
+    const inline = this.encoder.readsEpochs;
+    let epochs: Epochs | undefined = !inline || req.ifNoneMatch || !this.catalog ? await this.epochs() : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const catalog = epochs ? await this.catalogAt(epochs) : this.catalog!.value;
+      let layer = catalog.byName.get(req.layer);
+      if (!layer && !epochs) {
+        // perhaps a layer created since the catalog was read
+        epochs = await this.epochs();
+        layer = (await this.catalogAt(epochs)).byName.get(req.layer);
+      }
+      if (!layer) throw unknownLayer(req.layer);
+      // only survey tiles depend on the caller's villages (other layers are the same for everyone)
+      const scope = layer.kind === 'survey' && req.villageScope ? [...req.villageScope].sort() : undefined;
+      const includeRemoved = layer.kind === 'survey' && !!req.includeRemoved;
+      const tagOf = (e: Epochs) => this.etag(layer, e, tile, scope, includeRemoved);
+      if (epochs && req.ifNoneMatch && matches(req.ifNoneMatch, tagOf(epochs))) return { status: 304, etag: tagOf(epochs) };
+
+      const box = intersectBox(tileLonLatBounds(tile, BUFFER), this.domain ?? WORLD_BOX);
+      if (tile.z < layer.minzoom || !box) {
+        epochs ??= await this.epochs();
+        return { status: 204, etag: tagOf(epochs) };
+      }
+      const out = await this.render(layer, tile, box, scope, includeRemoved);
+      const seen = out.epochs ?? epochs!;
+      if (!epochs && (seen.layer ?? 0) !== this.catalog!.epoch && attempt === 0) {
+        // the layer table changed under the cached catalog: do it again with the new one
+        epochs = seen;
+        continue;
+      }
+      const etag = tagOf(seen);
+      return out.bytes.byteLength ? { status: 200, etag, body: out.bytes } : { status: 204, etag };
+    }
+  }
+
+  /** Encodes one tile within the size budget: over it, again with fewer (the smallest dropped) features. */
+  private async render(layer: TileLayer, tile: TileCoord, box: LonLatBox, scope: string[] | undefined, includeRemoved: boolean) {
+    // one pixel of the tile, in ground m²: smaller features are invisible at this zoom
+    const minArea = pixelGroundMetres(tile) ** 2;
+    const shared = [tile.z, tile.x, tile.y, ...box, Math.max((box[2] - box[0]) / 8, 1e-6), this.o.workSrid, this.o.regionCode];
+    const kindParams = (limit: number) =>
+      layer.kind === 'survey'
+        ? [includeRemoved, scope ?? null, minArea, limit]
+        : layer.kind === 'parcels'
+          ? [minArea, limit]
+          : [layer.layerId, minArea, limit];
+    let limit = MAX_FEATURES;
+    for (let attempt = 0; ; attempt++) {
+      const out = await this.encode(layer, tile, [...shared, ...kindParams(limit)]);
+      const size = out.bytes.byteLength;
+      if (size <= TILE_BUDGET_BYTES) return out;
+      if (attempt === 2) {
+        this.o.log?.warn({ layer: layer.name, ...tile, bytes: size }, 'vector tile over the 500 KB budget');
+        return out;
+      }
+      limit = Math.floor(featureCount(out.bytes) * (TILE_BUDGET_BYTES / size) * 0.9);
+      this.o.log?.info({ layer: layer.name, ...tile, bytes: size, limit }, 'tile over budget: fewer features');
+    }
+  }
+
+  private async encode(layer: TileLayer, tile: TileCoord, params: unknown[]) {
+    try {
+      return await this.encoder.encode(this.o.db, layer, tile, params);
+    } catch (e) {
+      // statement_timeout (PostgreSQL): the server is busy or the tile is unreasonable; the map retries later
+      if ((e as { code?: string }).code === '57014') {
+        throw new AppError('tile_timeout', 'The tile took too long; try again', '瓦片生成超时，请稍后重试', 503);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Weak ETag (the bytes of one version may differ between encoders or plans; the features do not): the
+   * database instance, the data version of the layer's table and of the catalog, the tile, and whatever
+   * else selects rows (village scope, removed polygons shown).
+   */
+  private etag(layer: TileLayer, epochs: Epochs, t: TileCoord, scope: string[] | undefined, includeRemoved: boolean): string {
+    const h = createHash('sha1')
+      .update(
+        [
+          TILE_FORMAT, this.instance, this.o.regionCode, layer.name, layer.layerId,
+          epochs[layer.source] ?? 0, epochs.layer ?? 0, t.z, t.x, t.y,
+          scope ? scope.join('\u0001') : '*', includeRemoved ? 1 : 0,
+        ].join('\u0000'),
+      )
+      .digest('base64url')
+      .slice(0, 22);
+    return `W/"${h}"`;
+  }
+
+  /** lon/lat bounds of the layer's data, cached until its table changes. */
+  async bounds(layer: TileLayer): Promise<LonLatBox | undefined> {
+    const epoch = (await this.epochs())[layer.source] ?? 0;
+    const cached = this.extents.get(layer.name);
+    if (cached && cached.epoch === epoch) return cached.bounds;
+    const params: unknown[] = [this.o.regionCode, this.o.workSrid];
+    if (layer.kind === 'features') params.push(layer.layerId);
+    const r = await this.o.db.query<{ west: number; south: number; east: number; north: number }>(META.extent[layer.kind], params);
+    const b = r.rows[0];
+    const bounds: LonLatBox | undefined = b ? [b.west, b.south, b.east, b.north].map((v) => Math.round(v * 1e6) / 1e6) as LonLatBox : undefined;
+    this.extents.set(layer.name, { epoch, bounds });
+    return bounds;
+  }
+
+  /** TileJSON 3.0.0 for one layer. `tilesUrl` is the URL template up to the layer name, e.g. https://host/tiles */
+  async tileJson(name: string, tilesUrl: string, query = ''): Promise<Record<string, unknown>> {
+    const layer = await this.layer(name);
+    const bounds = (await this.bounds(layer)) ?? WORLD_BOX;
+    const center = [
+      Math.round(((bounds[0] + bounds[2]) / 2) * 1e6) / 1e6,
+      Math.round(((bounds[1] + bounds[3]) / 2) * 1e6) / 1e6,
+      Math.max(layer.minzoom, 14),
+    ];
+    return {
+      tilejson: '3.0.0',
+      name: layer.name,
+      description: `${layer.title_zh} / ${layer.title_en}`,
+      version: '1.0.0',
+      scheme: 'xyz',
+      tiles: [`${tilesUrl}/${layer.name}/{z}/{x}/{y}.mvt${query}`],
+      minzoom: layer.minzoom,
+      maxzoom: layer.maxzoom,
+      bounds,
+      center,
+      vector_layers: layer.sublayers.map((s) => ({
+        id: s.name,
+        description: s.geom === 'label' ? `${layer.title_zh} 标注点 / ${layer.title_en} label points` : `${layer.title_zh} / ${layer.title_en}`,
+        minzoom: layer.minzoom,
+        maxzoom: layer.maxzoom,
+        fields: layer.fields,
+      })),
+    };
+  }
+}
+
+function unknownLayer(name: string) {
+  return new AppError('not_found', `No tile layer '${name}'`, `没有瓦片图层“${name}”`, 404);
+}
+
+/** If-None-Match: a list of (weak or strong) tags, or `*`; compared weakly (RFC 9110 §13.1.2). */
+export function matches(header: string, etag: string): boolean {
+  const opaque = (t: string) => t.trim().replace(/^W\//, '');
+  const mine = opaque(etag);
+  return header.split(',').some((t) => t.trim() === '*' || opaque(t) === mine);
+}
