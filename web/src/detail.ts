@@ -1,0 +1,115 @@
+import { h } from './dom';
+import { dateTime, int, label, lang, num, pct, t, type MessageKey } from './i18n';
+import type { Detail, History, HistoryEvent, ListItem, Status } from './types';
+import { flagLabel } from './labels';
+
+export const statusBadge = (s: Status) => h('span', { class: `badge st-${s}` }, t(`status.${s}` as MessageKey));
+
+const section = (title: string, ...body: (Node | string | null)[]) =>
+  h('section', null, h('h3', null, title), ...body);
+
+const dl = (rows: [string, Node | string | null][]) =>
+  h('dl', null, rows.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v ?? '—')]));
+
+/** The polygon as far as the queue knows it, while the full detail loads. */
+export function renderDetailSkeleton(item: ListItem | undefined): Node {
+  if (!item) return h('p', { class: 'muted' }, t('common.loading'));
+  return h('div', { class: 'detail-body loading' },
+    section(t('detail.basics'), dl([
+      [t('detail.area'), `${num(item.area_m2, 0)} m² · ${num(item.area_mu, 2)} ${t('unit.mu')}`],
+      [t('detail.village'), item.village ?? t('detail.noVillage')],
+      [t('detail.flags'), flagsNode(item.flags)],
+    ])),
+    h('p', { class: 'muted' }, t('common.loading')));
+}
+
+export function flagsNode(flags: string[]): Node {
+  if (!flags.length) return h('span', { class: 'muted' }, t('detail.noFlags'));
+  return h('span', { class: 'flags' }, flags.map((f) => h('span', { class: `flag fl-${f}` }, flagLabel(f))));
+}
+
+/** The case a polygon is linked to: the last link event not undone by a later return/reopen. */
+export function currentCase(history: History | undefined): { id: number; number: string } | undefined {
+  if (!history) return undefined;
+  let c: { id: number; number: string } | undefined;
+  for (const e of history.items) {
+    if (e.action === 'link' && e.case_id) c = { id: e.case_id, number: e.case_number ?? `#${e.case_id}` };
+    if (e.action === 'return' || e.action === 'reopen') c = undefined;
+  }
+  return c;
+}
+
+function eventRow(e: HistoryEvent): Node {
+  const action = label(e.action_label, e.action);
+  return h('li', null,
+    h('time', { datetime: e.at }, dateTime(e.at)), ' ',
+    h('strong', null, e.username), ' ',
+    action, ' ',
+    h('span', { class: 'muted' }, `${t(`status.${e.from_status}` as MessageKey)} → ${t(`status.${e.to_status}` as MessageKey)}`),
+    e.reason ? h('div', null, `${t('detail.reason')}: ${label(e.reason_label, e.reason)}`) : null,
+    e.case_id ? h('div', null, `${t('detail.case')}: ${e.case_number ?? `#${e.case_id}`}`) : null,
+    e.note ? h('div', { class: 'note' }, e.note) : null);
+}
+
+function attrValue(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+export function renderDetail(d: Detail, history: History | undefined): Node {
+  const kase = currentCase(history);
+  const school = d.layers.find((l) => l.layer === 'school' && l.distance_m !== null);
+  const hits = d.layers.filter((l) => l.hit !== false && (l.feature_name || l.overlap_m2 || l.distance_m !== null));
+  const layerTitle = (l: { title_zh: string; title_en: string; layer: string }) => (lang() === 'zh' ? l.title_zh : l.title_en) || l.layer;
+  return h('div', { class: 'detail-body' },
+    d.removed_batch_id ? h('p', { class: 'notice warn' }, t('detail.removed')) : null,
+    d.geom_changed_batch_id ? h('p', { class: 'notice' }, t('detail.geomChanged', { batch: d.geom_changed_batch_id })) : null,
+    section(t('detail.basics'), dl([
+      [t('detail.area'), `${num(d.area_m2, 0)} m² · ${num(d.area_mu, 2)} ${t('unit.mu')}`],
+      [t('detail.village'), d.village_name ?? t('detail.noVillage')],
+      [t('detail.priority'), num(d.priority, 1)],
+      [t('detail.flags'), flagsNode(d.flags)],
+      [t('detail.school'), d.school_distance_m === null
+        ? t('detail.noSchool')
+        : school?.feature_name
+          ? t('detail.schoolNamed', { m: num(d.school_distance_m, 0), name: school.feature_name })
+          : `${num(d.school_distance_m, 0)} m`],
+      [t('detail.survey'), `${d.survey} · ${t('detail.batch')} #${d.batch_id}`],
+      [t('detail.case'), kase ? h('strong', null, kase.number) : t('detail.noCase')],
+    ])),
+    section(t('detail.parcels', { n: d.parcels.length }),
+      d.parcels.length
+        ? h('table', null,
+          h('thead', null, h('tr', null,
+            h('th', null, t('parcel.code')), h('th', null, t('parcel.holder')), h('th', null, t('parcel.use')),
+            h('th', { class: 'num' }, t('parcel.overlap')), h('th', { class: 'num' }, t('parcel.share')))),
+          h('tbody', null, d.parcels.map((p) => h('tr', null,
+            h('td', null, p.parcel_code ?? '—'), h('td', null, p.holder ?? '—'), h('td', null, p.land_use ?? '—'),
+            h('td', { class: 'num' }, `${num(p.overlap_m2, 0)} m²`), h('td', { class: 'num' }, pct(p.share))))))
+        : h('p', { class: 'muted' }, t('detail.noParcels'))),
+    hits.length
+      ? section(t('detail.layers'), h('ul', { class: 'plain' }, hits.map((l) =>
+        h('li', null, h('strong', null, layerTitle(l)), ' ',
+          l.feature_name ?? l.feature_code ?? '',
+          l.share !== null ? ` · ${pct(l.share)}` : '',
+          l.share === null && l.distance_m !== null ? ` · ${num(l.distance_m, 0)} m` : ''))))
+      : null,
+    d.prior.length
+      ? section(t('detail.prior'), h('ul', { class: 'plain' }, d.prior.map((p) =>
+        h('li', null, `${p.survey} · ${p.code} · `, statusBadge(p.status), ` · ${t('detail.overlap')} ${pct(p.share)}`))))
+      : null,
+    section(t('detail.history'),
+      !history
+        ? h('p', { class: 'muted' }, t('common.loading'))
+        : history.items.length
+          ? h('ol', { class: 'history' }, history.items.map(eventRow))
+          : h('p', { class: 'muted' }, t('detail.noHistory'))),
+    section(t('detail.evidence'),
+      h('div', { class: 'thumbs', 'aria-label': t('detail.evidencePending') },
+        [0, 1, 2].map(() => h('div', { class: 'thumb' }))),
+      h('p', { class: 'muted' }, t('detail.evidencePending'))),
+    section(t('detail.attrs'), dl(Object.entries(d.attrs ?? {}).map(([k, v]) => [k, attrValue(v)]))),
+    d.versions.length ? h('p', { class: 'muted' }, t('detail.versions', { n: int(d.versions.length) })) : null,
+  );
+}

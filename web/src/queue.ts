@@ -1,0 +1,246 @@
+import { h, mount } from './dom';
+import { int, num, t, type MessageKey } from './i18n';
+import { flagLabel } from './labels';
+import { SORTS, STATUSES, type Counts, type ListItem, type Sort, type Status } from './types';
+import type { ViewState } from './url';
+
+/** What the queue asks of the workspace. */
+export interface QueueHost {
+  view: ViewState;
+  items: ListItem[];
+  total: number;
+  counts?: Counts;
+  selectedId?: number;
+  checked: Map<number, { version: number; status: Status; code: string }>;
+  conflicts: Set<number>;
+  canDecide: boolean;
+  setFilters(patch: Partial<ViewState>): void;
+  select(id: number): void;
+  toggleCheck(id: number, on?: boolean): void;
+  checkRange(fromId: number, toId: number): void;
+  clearChecks(): void;
+  bulk(action: 'verify' | 'link' | 'dismiss' | 'request_field_check'): void;
+  loadMore(): Promise<void>;
+  hasMore(): boolean;
+}
+
+/** The queue: status chips with live counts, filters, the list (keyboard: J/K, X to check). */
+export class QueueView {
+  readonly el: HTMLElement;
+  private chips = h('div', { class: 'chips', role: 'group', 'aria-label': t('queue.statusFilter') });
+  private filters = h('div', { class: 'filters' });
+  private bulkBar = h('div', { class: 'bulkbar', hidden: true, role: 'region', 'aria-label': t('bulk.region') });
+  private summary = h('p', { class: 'summary', 'aria-live': 'polite' });
+  private list = h('ul', { class: 'list', role: 'listbox', 'aria-label': t('queue.list'), tabindex: 0 });
+  private sentinel = h('li', { class: 'sentinel', 'aria-hidden': 'true' });
+  private search!: HTMLInputElement;
+  private lastChecked?: number;
+
+  constructor(private readonly host: QueueHost) {
+    this.el = h('aside', { class: 'queue', 'aria-label': t('queue.title') },
+      this.chips, this.filters, this.summary, this.bulkBar, this.list);
+    this.list.addEventListener('click', (e) => this.onListClick(e));
+    new IntersectionObserver((entries) => {
+      if (entries.some((x) => x.isIntersecting) && this.host.hasMore()) void this.host.loadMore();
+    }, { root: this.list, rootMargin: '200px' }).observe(this.sentinel);
+    this.renderFilters();
+  }
+
+  focusSearch() {
+    this.search.focus();
+    this.search.select();
+  }
+
+  renderChips() {
+    const c = this.host.counts;
+    const active = this.host.view.status;
+    mount(this.chips,
+      STATUSES.map((s) =>
+        h('button', {
+          type: 'button', class: `chip st-${s}`, 'aria-pressed': active.includes(s) ? 'true' : 'false',
+          'data-status': s,
+          onclick: (e: MouseEvent) => {
+            // click: only this status; ctrl/shift-click: add or remove it
+            const multi = e.ctrlKey || e.metaKey || e.shiftKey;
+            const next = multi ? (active.includes(s) ? active.filter((x) => x !== s) : [...active, s]) : active.length === 1 && active[0] === s ? [] : [s];
+            this.host.setFilters({ status: next });
+          },
+        },
+        h('span', { class: 'dot' }), t(`status.${s}` as MessageKey), ' ',
+        h('span', { class: 'n', 'data-count': s }, c ? int(c.status[s]) : '…'))),
+      h('button', {
+        type: 'button', class: 'chip all', 'aria-pressed': active.length === 0 ? 'true' : 'false',
+        onclick: () => this.host.setFilters({ status: [] }),
+      }, t('queue.all'), ' ', h('span', { class: 'n' }, c ? int(Object.values(c.status).reduce((a, b) => a + b, 0)) : '…')));
+  }
+
+  renderFilters() {
+    const v = this.host.view;
+    const c = this.host.counts;
+    this.search = h('input', {
+      id: 'q', type: 'search', placeholder: t('queue.searchPlaceholder'), value: v.q ?? '', autocomplete: 'off',
+      'aria-label': t('queue.search'), 'aria-keyshortcuts': '/',
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.search.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.host.setFilters({ q: this.search.value.trim() || undefined }), 250);
+    });
+    this.search.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        clearTimeout(timer);
+        this.host.setFilters({ q: this.search.value.trim() || undefined });
+        this.list.focus();
+      } else if (e.key === 'Escape') {
+        this.search.blur();
+      }
+    });
+
+    const villages = c?.village ?? [];
+    const village = h('select', {
+      id: 'f-village', 'aria-label': t('queue.village'),
+      onchange: (e: Event) => {
+        const val = (e.target as HTMLSelectElement).value;
+        this.host.setFilters({ village: val ? [val] : [] });
+      },
+    },
+    h('option', { value: '' }, t('queue.allVillages')),
+    v.village.length > 1 ? h('option', { value: v.village.join(','), selected: true }, t('queue.severalVillages', { n: v.village.length })) : null,
+    villages.map((x) => {
+      const val = x.value ?? '-';
+      return h('option', { value: val, selected: v.village.length === 1 && v.village[0] === val }, `${x.value ?? t('detail.noVillage')} (${int(x.n)})`);
+    }),
+    // a village from the link that has nothing under the other filters
+    v.village.length === 1 && !villages.some((x) => (x.value ?? '-') === v.village[0])
+      ? h('option', { value: v.village[0], selected: true }, `${v.village[0]} (0)`) : null);
+
+    const batches = c?.batch ?? [];
+    const batch = h('select', {
+      id: 'f-batch', 'aria-label': t('queue.batch'),
+      onchange: (e: Event) => {
+        const val = Number((e.target as HTMLSelectElement).value);
+        this.host.setFilters({ batch: val > 0 ? val : undefined });
+      },
+    },
+    h('option', { value: '' }, t('queue.allBatches')),
+    batches.map((b) => h('option', { value: b.value, selected: v.batch === b.value }, `${t('detail.batch')} #${b.value} (${int(b.n)})`)),
+    v.batch && !batches.some((b) => b.value === v.batch) ? h('option', { value: v.batch, selected: true }, `${t('detail.batch')} #${v.batch}`) : null);
+
+    const sort = h('select', {
+      id: 'f-sort', 'aria-label': t('queue.sort'),
+      onchange: (e: Event) => this.host.setFilters({ sort: (e.target as HTMLSelectElement).value as Sort }),
+    }, SORTS.map((s) => h('option', { value: s, selected: v.sort === s }, t(`sort.${s}` as MessageKey))));
+
+    const flagFacet = c?.flags ?? [];
+    const flagNames = [...new Set([...flagFacet.map((f) => f.value), ...v.flags])];
+    const flags = h('div', { class: 'flag-filter', role: 'group', 'aria-label': t('queue.flags') },
+      flagNames.map((f) => {
+        const n = flagFacet.find((x) => x.value === f)?.n ?? 0;
+        const on = v.flags.includes(f);
+        return h('button', {
+          type: 'button', class: `chip small fl-${f}`, 'aria-pressed': on ? 'true' : 'false',
+          onclick: () => this.host.setFilters({ flags: on ? v.flags.filter((x) => x !== f) : [...v.flags, f] }),
+        }, flagLabel(f), ' ', h('span', { class: 'n' }, int(n)));
+      }));
+
+    mount(this.filters,
+      h('div', { class: 'row' }, this.search),
+      h('div', { class: 'row' }, village, batch, sort),
+      flagNames.length ? flags : null);
+    this.renderChips();
+  }
+
+  renderSummary() {
+    const { items, total } = this.host;
+    this.summary.textContent = t('queue.summary', { shown: int(items.length), total: int(total) });
+  }
+
+  renderList() {
+    const { items } = this.host;
+    this.renderSummary();
+    if (!items.length) {
+      mount(this.list, h('li', { class: 'empty' }, t('queue.empty')));
+      return;
+    }
+    mount(this.list, items.map((it) => this.row(it)), this.sentinel);
+    if (this.host.selectedId) this.markSelected(this.host.selectedId, false);
+  }
+
+  appendRows(items: ListItem[]) {
+    this.renderSummary();
+    for (const it of items) this.list.insertBefore(this.row(it), this.sentinel);
+  }
+
+  private row(it: ListItem): HTMLElement {
+    const checked = this.host.checked.has(it.id);
+    const li = h('li', {
+      id: `row-${it.id}`, role: 'option', 'data-id': it.id,
+      class: `row st-${it.status}${checked ? ' checked' : ''}${this.host.conflicts.has(it.id) ? ' conflict' : ''}`,
+      'aria-selected': it.id === this.host.selectedId ? 'true' : 'false',
+    },
+    this.host.canDecide
+      ? h('input', { type: 'checkbox', class: 'check', checked, 'aria-label': t('queue.checkRow', { code: it.code }), tabindex: -1 })
+      : null,
+    h('span', { class: `badge st-${it.status}` }, t(`status.${it.status}` as MessageKey)),
+    h('span', { class: 'code' }, it.code),
+    this.host.conflicts.has(it.id) ? h('span', { class: 'warn-icon', title: t('conflict.rowTitle') }, '⚠') : null,
+    h('span', { class: 'meta' },
+      `${it.village ?? t('detail.noVillage')} · ${num(it.area_mu, 2)} ${t('unit.mu')} · ${t('queue.priorityShort')} ${num(it.priority, 1)}`),
+    it.flags.length ? h('span', { class: 'flags' }, it.flags.map((f) => h('span', { class: `flag fl-${f}` }, flagLabel(f)))) : null);
+    return li;
+  }
+
+  updateRow(id: number) {
+    const it = this.host.items.find((x) => x.id === id);
+    const old = document.getElementById(`row-${id}`);
+    if (it && old) old.replaceWith(this.row(it));
+  }
+
+  markSelected(id: number | undefined, scroll = true) {
+    for (const el of this.list.querySelectorAll('[aria-selected="true"]')) el.setAttribute('aria-selected', 'false');
+    if (id === undefined) return;
+    const el = document.getElementById(`row-${id}`);
+    if (!el) return;
+    el.setAttribute('aria-selected', 'true');
+    this.list.setAttribute('aria-activedescendant', el.id);
+    if (scroll) el.scrollIntoView({ block: 'nearest' });
+  }
+
+  renderChecks() {
+    for (const el of this.list.querySelectorAll<HTMLElement>('li.row')) {
+      const id = Number(el.dataset.id);
+      const on = this.host.checked.has(id);
+      el.classList.toggle('checked', on);
+      const box = el.querySelector<HTMLInputElement>('input.check');
+      if (box) box.checked = on;
+    }
+    const n = this.host.checked.size;
+    this.bulkBar.hidden = n === 0;
+    if (!n) return;
+    const b = (action: 'verify' | 'link' | 'dismiss' | 'request_field_check', key: string) =>
+      h('button', { type: 'button', class: `act act-${action}`, onclick: () => this.host.bulk(action) },
+        t(`action.${action}` as MessageKey), ' ', h('kbd', null, key));
+    mount(this.bulkBar,
+      h('strong', null, t('bulk.selected', { n })),
+      h('div', { class: 'acts' },
+        b('verify', 'V'), b('link', 'L'), b('dismiss', 'D'), b('request_field_check', 'F'),
+        h('button', { type: 'button', class: 'link', onclick: () => this.host.clearChecks() }, t('bulk.clear'), ' ', h('kbd', null, 'Esc'))));
+  }
+
+  private onListClick(e: MouseEvent) {
+    const li = (e.target as HTMLElement).closest<HTMLElement>('li.row');
+    if (!li) return;
+    const id = Number(li.dataset.id);
+    const onBox = (e.target as HTMLElement).classList.contains('check');
+    if (onBox || e.ctrlKey || e.metaKey || (e.shiftKey && this.host.canDecide)) {
+      if (e.shiftKey && this.lastChecked !== undefined && this.lastChecked !== id) {
+        this.host.checkRange(this.lastChecked, id);
+      } else {
+        this.host.toggleCheck(id, onBox ? (e.target as HTMLInputElement).checked : undefined);
+      }
+      this.lastChecked = id;
+      return;
+    }
+    this.host.select(id);
+  }
+}

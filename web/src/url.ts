@@ -1,0 +1,72 @@
+import { SORTS, STATUSES, type Sort, type Status } from './types';
+
+/**
+ * What a link holds (issue 4 §5): the selected polygon, the queue filters and the map view, e.g.
+ *   #/?p=123&status=pending&village=吉安社区&z=16&c=105.93,29.40
+ * status: absent = the default queue (pending), `all` = no status filter.
+ */
+export interface ViewState {
+  p?: number;
+  status: Status[];
+  village: string[];
+  flags: string[];
+  batch?: number;
+  q?: string;
+  sort: Sort;
+  z?: number;
+  c?: [number, number];
+}
+
+export const DEFAULT_STATUS: Status[] = ['pending'];
+
+const list = (v: string | null) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const posInt = (v: string | null) => {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+export function parseHash(hash: string): ViewState {
+  const i = hash.indexOf('?');
+  const u = new URLSearchParams(i >= 0 ? hash.slice(i + 1) : '');
+  const st = u.get('status');
+  const status = st === null ? [...DEFAULT_STATUS] : st === 'all' ? [] : list(st).filter((s): s is Status => (STATUSES as readonly string[]).includes(s));
+  const sort = u.get('sort');
+  const z = Number(u.get('z'));
+  const c = list(u.get('c')).map(Number);
+  return {
+    p: posInt(u.get('p')),
+    status,
+    village: list(u.get('village')),
+    flags: list(u.get('flags')).filter((f) => /^[a-z][a-z0-9_]{0,39}$/.test(f)),
+    batch: posInt(u.get('batch')),
+    q: u.get('q')?.trim() || undefined,
+    sort: (SORTS as readonly string[]).includes(sort ?? '') ? (sort as Sort) : 'priority',
+    z: u.get('z') !== null && Number.isFinite(z) && z >= 0 && z <= 22 ? z : undefined,
+    c: c.length === 2 && c.every(Number.isFinite) && Math.abs(c[0]) <= 180 && Math.abs(c[1]) <= 90 ? [c[0], c[1]] : undefined,
+  };
+}
+
+export function formatHash(s: ViewState): string {
+  const parts: string[] = [];
+  const put = (k: string, v: string | number | undefined) => {
+    if (v === undefined || v === '') return;
+    // keep Chinese names and commas readable in the address bar
+    parts.push(`${k}=${encodeURIComponent(String(v)).replace(/%2C/gi, ',')}`);
+  };
+  put('p', s.p);
+  const sameAsDefault = s.status.length === DEFAULT_STATUS.length && s.status.every((x) => DEFAULT_STATUS.includes(x));
+  if (!sameAsDefault) put('status', s.status.length ? s.status.join(',') : 'all');
+  put('village', s.village.join(','));
+  put('flags', s.flags.join(','));
+  put('batch', s.batch);
+  put('q', s.q);
+  if (s.sort !== 'priority') put('sort', s.sort);
+  if (s.z !== undefined) put('z', Math.round(s.z * 100) / 100);
+  if (s.c) put('c', `${s.c[0].toFixed(5)},${s.c[1].toFixed(5)}`);
+  return `#/?${parts.join('&')}`;
+}
+
+/** The list/count query of a view: the filters only. */
+export function filterQuery(s: ViewState) {
+  return { status: s.status, village: s.village, flags: s.flags, batch: s.batch, q: s.q };
+}
