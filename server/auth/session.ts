@@ -118,7 +118,7 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
     }
     req.principal = toPrincipal(s);
     // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
-    if (s.must_change_password && /^\/(api|tiles)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
+    if (s.must_change_password && /^\/(api|tiles|ogc|reports)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
       return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
     }
     next();

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
+import { reviewWhere, type ReviewFilterQuery } from '../dashboard/review-filters';
 
 const SQL = sqlSet(new URL('./queries.sql', import.meta.url), [
   'detail', 'detail_parcels', 'detail_layers', 'detail_prior', 'detail_versions', 'batches', 'batch', 'layers',
@@ -26,6 +27,8 @@ export interface PolygonFilter {
   /** code search: prefix or substring, case-insensitive */
   q?: string;
   includeRemoved?: boolean;
+  /** decision-based filters (reason, decided_by, first outcome dates, evidence): what a dashboard figure clicks through to */
+  review?: ReviewFilterQuery;
   sort: keyof typeof SORTS;
   limit: number;
   offset: number;
@@ -59,6 +62,7 @@ export function polygonWhere(f: Omit<PolygonFilter, 'sort' | 'limit' | 'offset'>
     const k = params.length;
     where.push(`p.geom && ST_Transform(ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326), ${workSrid})`);
   }
+  if (f.review) where.push(...reviewWhere(f.review, params));
   return { where: where.join(' AND '), params };
 }
 

@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { requireRole, villageScope } from '../auth/guard';
 import { getPolygon, listPolygons, POLYGON_STATUSES, SORTS } from '../polygons/repo';
+import { ReviewFilterQuery } from '../dashboard/review-filters';
 
 const csv = z
   .string()
@@ -27,7 +28,7 @@ export const PolygonListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
   format: z.enum(['json', 'geojson']).default('json'),
-});
+}).extend(ReviewFilterQuery.shape);
 
 export function polygonRoutes(ctx: AppContext) {
   const r = Router();
@@ -48,6 +49,7 @@ export function polygonRoutes(ctx: AppContext) {
         bbox: qy.bbox as [number, number, number, number] | undefined,
         q: qy.q,
         includeRemoved: qy.include_removed === '1' || qy.include_removed === 'true',
+        review: qy,
         sort: qy.sort,
         limit: qy.limit,
         offset: qy.offset,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import intersect from '@turf/intersect';
-import { featureCollection, polygon as turfPolygon } from '@turf/helpers';
+import { featureCollection, intersect, polygon as turfPolygon } from '@turf/turf';
 import type { Polygon } from 'geojson';
 import pino from 'pino';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';

@@ -1,0 +1,67 @@
+/**
+ * The polygon filter of the dashboard, the exports and the OGC items: GET /api/polygons's filters
+ * (polygons/repo.ts polygonWhere: village scope, village, flags, status, batch, survey, bbox, q) plus the
+ * review filters the dashboard's figures need to be clicked through (dismissal reason, who decided,
+ * first-outcome time, first-import time, photo evidence). The review predicates live in filters.sql and
+ * read the same views as coverage.sql.
+ *
+ * Every figure of GET /api/coverage carries a `filter`: query parameters (strings) that list exactly its
+ * polygons from GET /api/polygons (once its query schema is extended with ReviewFilterQuery — see
+ * `reviewWhere`) and from every export here.
+ */
+import type { Request } from 'express';
+import { z } from 'zod';
+import { villageScope } from '../auth/guard';
+import { polygonWhere, type PolygonFilter } from '../polygons/repo';
+import { PolygonListQuery } from '../routes/polygons';
+import { reviewWhere, ReviewFilterQuery } from './review-filters';
+
+export { reviewWhere, ReviewFilterQuery } from './review-filters';
+
+/** GET /api/polygons's filters + the review filters, without paging/sorting/format. */
+export const PolygonFilterQuery = PolygonListQuery.omit({ sort: true, limit: true, offset: true, format: true })
+  .extend(ReviewFilterQuery.shape);
+export type PolygonFilterQuery = z.infer<typeof PolygonFilterQuery>;
+
+export type BaseFilter = Omit<PolygonFilter, 'sort' | 'limit' | 'offset'>;
+
+const truthy = (v: string | undefined) => v === '1' || v === 'true';
+
+/** The filter of a request: the caller's village scope first, then the query's filters. */
+export function baseFilterOf(regionCode: string, req: Request, q: PolygonFilterQuery): BaseFilter {
+  return {
+    regionCode,
+    villageScope: villageScope(req),
+    village: q.village,
+    flags: q.flags,
+    status: q.status,
+    batch: q.batch,
+    survey: q.survey,
+    bbox: q.bbox as BaseFilter['bbox'],
+    q: q.q,
+    includeRemoved: truthy(q.include_removed),
+  };
+}
+
+/** polygonWhere + reviewWhere: `{ where, params }` over `survey_polygon p`. */
+export function filterWhere(base: BaseFilter, review: ReviewFilterQuery, workSrid: number): { where: string; params: unknown[] } {
+  const { where, params } = polygonWhere(base, workSrid);
+  const more = reviewWhere(review, params);
+  return { where: [where, ...more].join(' AND '), params };
+}
+
+/**
+ * Renumbers `$n` in a WHERE clause built for parameters starting at $1 so it can follow `shift` other
+ * parameters. Safe on polygonWhere/reviewWhere output: every value is a parameter, no literal holds `$`.
+ */
+export const shiftParams = (where: string, shift: number) => where.replace(/\$(\d+)\b/g, (_m, n: string) => `$${Number(n) + shift}`);
+
+/** Filter → query-string values (what a figure carries): arrays comma-joined, undefined dropped. */
+export function toQuery(f: Record<string, string | number | readonly string[] | undefined | null>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(f)) {
+    if (v === undefined || v === null) continue;
+    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
+}

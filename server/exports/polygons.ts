@@ -1,0 +1,280 @@
+/**
+ * Polygon exports, streamed: the ledger (台账) as XLSX and CSV, GeoJSON (EPSG:4326) and a zipped shapefile
+ * (work CRS, GBK .dbf + .cpg + .prj). Rows come in keyset pages of PAGE_SIZE through the Db interface
+ * (polygons.sql); each page is written before the next is read, and a full response buffer pauses the
+ * reads (ResponseSink), so memory stays flat whatever the row count.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Response } from 'express';
+import ExcelJS from 'exceljs';
+import { Zip, ZipDeflate } from 'fflate';
+import type { MultiPolygon } from 'geojson';
+import type { Queryable } from '../db/types';
+import { sqlSet } from '../db/sql-file';
+import { ShapefileFileWriter, type DbfField } from '../shapefile/write';
+import { esriWktForEpsg, isCgcs2000Epsg } from '../shapefile/prj';
+import { DISMISS_REASON_LABELS, STATUS_LABELS, type Status } from '../review/transitions';
+import { filterWhere, shiftParams, type BaseFilter, type ReviewFilterQuery } from '../dashboard/filters';
+import { FLAG_LABELS } from '../dashboard/coverage';
+import { BOM, csvLine, ResponseSink } from './stream';
+
+const SQL = sqlSet(new URL('./polygons.sql', import.meta.url), ['ledger_page', 'geojson_page', 'layer_titles', 'work_crs_wkt'] as const);
+
+/** rows per database round trip */
+export const PAGE_SIZE = 2000;
+
+export interface PolygonExport {
+  base: BaseFilter;
+  review: ReviewFilterQuery;
+  workSrid: number;
+  pageSize?: number;
+}
+
+interface LedgerRow {
+  id: number;
+  code: string;
+  survey: string;
+  village: string | null;
+  area_m2: number;
+  area_mu: number;
+  flags: string[];
+  status: Status;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+  note: string | null;
+  case_number: string | null;
+  party: string | null;
+  case_status: string | null;
+  case_outcome: string | null;
+  case_outcome_m2: number | null;
+  geometry: string | null;
+}
+
+/** A statement of polygons.sql with the caller's filter in place of /*polygon_filter*\/. */
+function withFilter(sql: string, e: PolygonExport, own: number) {
+  const { where, params } = filterWhere(e.base, e.review, e.workSrid);
+  return { sql: sql.replace('/*polygon_filter*/', shiftParams(where, own)), params };
+}
+
+/** Keyset pages of ledger rows (`withGeometry`: GeoJSON text in the work CRS). */
+export async function* ledgerPages(q: Queryable, e: PolygonExport, withGeometry = false): AsyncGenerator<LedgerRow[]> {
+  const { sql, params } = withFilter(SQL.ledger_page, e, 3);
+  const size = e.pageSize ?? PAGE_SIZE;
+  let last = 0;
+  for (;;) {
+    const rows = (await q.query<LedgerRow>(sql, [last, size, withGeometry, ...params])).rows;
+    if (!rows.length) return;
+    yield rows;
+    if (rows.length < size) return;
+    last = rows[rows.length - 1].id;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The ledger (台账): one column list for XLSX, CSV and the shapefile's attribute table
+
+type Labels = Map<string, string>;
+
+export async function flagLabels(q: Queryable): Promise<Labels> {
+  const m = new Map<string, string>(Object.entries(FLAG_LABELS).map(([k, v]) => [k, v.zh]));
+  for (const r of (await q.query<{ name: string; title_zh: string }>(SQL.layer_titles)).rows) if (!m.has(r.name)) m.set(r.name, r.title_zh);
+  return m;
+}
+
+const fixed = (n: number | null | undefined, d: number) => (n == null ? null : Number(n.toFixed(d)));
+
+/** 处理结果: what became of the polygon, in words. */
+function result(r: LedgerRow): string {
+  switch (r.status) {
+    case 'verified':
+      return '核实属实';
+    case 'linked':
+      if (r.case_outcome === 'demolished') return `立案查处，已拆除${r.case_outcome_m2 != null ? ` ${r.case_outcome_m2.toFixed(2)} 平方米` : ''}`;
+      if (r.case_outcome === 'regularised') return '立案查处，已完善手续';
+      return '立案查处（办理中）';
+    case 'dismissed':
+      return `排除${r.reason ? `（${reasonLabel(r.reason)}）` : ''}`;
+    default:
+      return '';
+  }
+}
+const reasonLabel = (r: string | null) => (r ? (DISMISS_REASON_LABELS as Record<string, { zh: string }>)[r]?.zh ?? r : '');
+
+export interface LedgerColumn {
+  key: string;
+  header: string;
+  /** DBF field (≤ 10 bytes in GBK) of the shapefile */
+  dbf: DbfField;
+  width: number;
+  numFmt?: string;
+  value: (r: LedgerRow, seq: number, labels: Labels) => string | number | null;
+}
+
+export const LEDGER_COLUMNS: LedgerColumn[] = [
+  { key: 'seq', header: '序号', dbf: { name: '序号', type: 'N', length: 10 }, width: 7, value: (_r, seq) => seq },
+  { key: 'code', header: '图斑编号', dbf: { name: '图斑编号', type: 'C', length: 60 }, width: 24, value: (r) => r.code },
+  { key: 'village', header: '村（社区）', dbf: { name: '村名', type: 'C', length: 60 }, width: 14, value: (r) => r.village },
+  { key: 'area_m2', header: '面积（平方米）', dbf: { name: '面积', type: 'N', length: 16, decimals: 2 }, width: 14, numFmt: '0.00', value: (r) => fixed(r.area_m2, 2) },
+  { key: 'area_mu', header: '面积（亩）', dbf: { name: '面积亩', type: 'N', length: 14, decimals: 4 }, width: 11, numFmt: '0.0000', value: (r) => fixed(r.area_mu, 4) },
+  { key: 'status', header: '状态', dbf: { name: '状态', type: 'C', length: 20 }, width: 12, value: (r) => STATUS_LABELS[r.status]?.zh ?? r.status },
+  { key: 'result', header: '处理结果', dbf: { name: '处理结果', type: 'C', length: 80 }, width: 26, value: result },
+  { key: 'decided_by', header: '认定人', dbf: { name: '认定人', type: 'C', length: 40 }, width: 12, value: (r) => r.decided_by },
+  { key: 'decided_at', header: '认定时间', dbf: { name: '认定时间', type: 'C', length: 19 }, width: 19, value: (r) => r.decided_at },
+  { key: 'case_number', header: '案件编号', dbf: { name: '案件编号', type: 'C', length: 60 }, width: 24, value: (r) => r.case_number },
+  { key: 'party', header: '当事人', dbf: { name: '当事人', type: 'C', length: 100 }, width: 14, value: (r) => r.party },
+  { key: 'reason', header: '排除原因', dbf: { name: '排除原因', type: 'C', length: 30 }, width: 14, value: (r) => reasonLabel(r.reason) || null },
+  { key: 'note', header: '备注', dbf: { name: '备注', type: 'C', length: 254 }, width: 30, value: (r) => r.note },
+  { key: 'flags', header: '整治重点', dbf: { name: '整治重点', type: 'C', length: 100 }, width: 20, value: (r, _s, l) => r.flags.map((f) => l.get(f) ?? f).join('、') || null },
+  { key: 'survey', header: '监测期次', dbf: { name: '监测期次', type: 'C', length: 20 }, width: 9, value: (r) => r.survey },
+  { key: 'status_code', header: '状态代码', dbf: { name: 'STATUS', type: 'C', length: 12 }, width: 11, value: (r) => r.status },
+  { key: 'id', header: '系统ID', dbf: { name: 'TBID', type: 'N', length: 12 }, width: 9, value: (r) => r.id },
+];
+
+export const LEDGER_HEADERS = LEDGER_COLUMNS.map((c) => c.header);
+
+/**
+ * Runs the first page before anything is sent, so a failing query still answers a JSON error; after the
+ * headers a failure can only cut the download (the client sees a truncated file, the log the error).
+ */
+async function primed<T>(it: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+  const first = await it.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* it;
+  })();
+}
+
+export async function ledgerXlsx(q: Queryable, e: PolygonExport, res: Response, onStart: () => void): Promise<number> {
+  const labels = await flagLabels(q);
+  const pages = await primed(ledgerPages(q, e));
+  onStart();
+  const sink = new ResponseSink(res);
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: true, useSharedStrings: false });
+  wb.creator = 'tuban';
+  const ws = wb.addWorksheet('图斑台账', { views: [{ state: 'frozen', ySplit: 1 }], pageSetup: { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
+  ws.columns = LEDGER_COLUMNS.map((c) => ({ key: c.key, width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
+  const head = ws.addRow(LEDGER_HEADERS);
+  head.font = { bold: true };
+  head.alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
+  head.commit();
+  let seq = 0;
+  for await (const page of pages) {
+    for (const r of page) {
+      seq++;
+      ws.addRow(LEDGER_COLUMNS.map((c) => c.value(r, seq, labels))).commit();
+    }
+    await sink.drained();
+  }
+  ws.commit();
+  await wb.commit();
+  return seq;
+}
+
+export async function ledgerCsv(q: Queryable, e: PolygonExport, res: Response, onStart: () => void): Promise<number> {
+  const labels = await flagLabels(q);
+  const pages = await primed(ledgerPages(q, e));
+  onStart();
+  const sink = new ResponseSink(res);
+  await sink.write(BOM + csvLine(LEDGER_HEADERS));
+  let seq = 0;
+  for await (const page of pages) {
+    let chunk = '';
+    for (const r of page) {
+      seq++;
+      chunk += csvLine(LEDGER_COLUMNS.map((c) => c.value(r, seq, labels)));
+    }
+    await sink.write(chunk);
+  }
+  res.end();
+  return seq;
+}
+
+/** FeatureCollection in EPSG:4326 (RFC 7946); each page's features are written by PostGIS. */
+export async function polygonsGeojson(q: Queryable, e: PolygonExport, res: Response, onStart: () => void): Promise<number> {
+  const { sql, params } = withFilter(SQL.geojson_page, e, 2);
+  const size = e.pageSize ?? PAGE_SIZE;
+  const page = async (last: number) =>
+    (await q.query<{ last: number | null; n: number; features: string | null }>(sql, [last, size, ...params])).rows[0];
+  let p = await page(0);
+  onStart();
+  const sink = new ResponseSink(res);
+  await sink.write('{"type":"FeatureCollection","features":[\n');
+  let n = 0;
+  while (p.n > 0) {
+    await sink.write((n ? ',\n' : '') + p.features);
+    n += p.n;
+    if (p.n < size) break;
+    p = await page(p.last!);
+  }
+  await sink.write(`\n],"numberReturned":${n}}\n`);
+  res.end();
+  return n;
+}
+
+/**
+ * Zipped shapefile: written to a temporary directory with ShapefileFileWriter (flat memory), then streamed
+ * as a zip (fflate, deflate) and removed. Coordinates in the work CRS as stored; .prj in ESRI WKT for
+ * CGCS2000 (else PostGIS's OGC WKT); attributes GBK with .cpg.
+ */
+export async function polygonsShapefile(q: Queryable, e: PolygonExport, res: Response, baseName: string, onStart: () => void): Promise<number> {
+  const labels = await flagLabels(q);
+  const prj = isCgcs2000Epsg(e.workSrid)
+    ? esriWktForEpsg(e.workSrid)
+    : (await q.query<{ srtext: string }>(SQL.work_crs_wkt, [e.workSrid])).rows[0]?.srtext;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tuban-export-'));
+  try {
+    const base = path.join(dir, baseName);
+    const w = new ShapefileFileWriter(base, { shapeType: 'polygon', fields: LEDGER_COLUMNS.map((c) => ({ ...c.dbf, name: c.dbf.name })), encoding: 'gbk', prj });
+    let seq = 0;
+    try {
+      for await (const page of ledgerPages(q, e, true)) {
+        for (const r of page) {
+          seq++;
+          const rec: Record<string, unknown> = {};
+          for (const c of LEDGER_COLUMNS) rec[c.dbf.name] = c.value(r, seq, labels);
+          w.add(r.geometry ? (JSON.parse(r.geometry) as MultiPolygon) : null, rec);
+        }
+      }
+    } finally {
+      w.close();
+    }
+    onStart();
+    const sink = new ResponseSink(res);
+    await zipFiles(sink, ['shp', 'shx', 'dbf', 'cpg', 'prj'].filter((x) => x !== 'prj' || prj).map((x) => ({ path: `${base}.${x}`, name: `${baseName}.${x}` })));
+    res.end();
+    return seq;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Streams files into a zip on the sink, one 1 MiB chunk at a time (waits for the client between chunks). */
+async function zipFiles(sink: ResponseSink, files: { path: string; name: string }[]) {
+  let failure: Error | null = null;
+  const pending: Uint8Array[] = [];
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else pending.push(chunk);
+  });
+  const flush = async () => {
+    while (pending.length) await sink.write(pending.shift()!);
+    if (failure) throw failure;
+  };
+  for (const f of files) {
+    const entry = new ZipDeflate(f.name, { level: 6 });
+    zip.add(entry);
+    for await (const chunk of createReadStream(f.path, { highWaterMark: 1 << 20 })) {
+      entry.push(chunk as Uint8Array, false);
+      await flush();
+    }
+    entry.push(new Uint8Array(0), true);
+    await flush();
+  }
+  zip.end();
+  await flush();
+}

@@ -1,0 +1,93 @@
+-- OGC API – Features (read-only): collections are the survey polygons, the parcels and each reference
+-- layer of the `layer` table. Output in CRS84 (EPSG:4326, lon/lat), 7 decimals (~1 cm). The collection
+-- and its columns come from server/ogc/service.ts's catalog, never from the request; values are $n.
+-- The filter marker is replaced by the WHERE clause the service builds (village scope, status, bbox, fid),
+-- whose values follow the statement's own.
+
+-- name: layers
+SELECT id, name, builtin, role, title_zh, title_en FROM layer ORDER BY id
+
+-- name: proj4
+-- $1 srid: to know where the work CRS is meaningful (bbox clipping)
+SELECT proj4text FROM spatial_ref_sys WHERE srid = $1::int
+
+-- name: survey_count
+SELECT count(*)::int AS n FROM survey_polygon p WHERE /*filter*/
+
+-- name: survey_items
+-- $1 limit, $2 offset
+SELECT coalesce(string_agg(s.f, ',' ORDER BY s.id), '') AS features, count(*)::int AS n
+FROM (
+  SELECT p.id,
+         '{"type":"Feature","id":' || p.id || ',"geometry":' || ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)
+         || ',"properties":' || json_build_object(
+              'id', p.id, 'code', p.code, 'survey', p.survey, 'status', p.status, 'village', p.village_name,
+              'area_m2', round(p.area_m2::numeric, 2), 'flags', array_to_string(p.flags, ','),
+              'priority', round(p.priority::numeric, 3), 'batch_id', p.batch_id)::text
+         || '}' AS f
+  FROM survey_polygon p
+  WHERE /*filter*/
+  ORDER BY p.id
+  LIMIT $1::int OFFSET $2::int
+) s
+
+-- name: survey_extent
+-- $1 work srid
+SELECT ST_XMin(b) AS xmin, ST_YMin(b) AS ymin, ST_XMax(b) AS xmax, ST_YMax(b) AS ymax
+FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(p.geom)::geometry, $1::int), 4326)::box2d AS b
+      FROM survey_polygon p WHERE /*filter*/) e
+
+-- name: parcels_count
+SELECT count(*)::int AS n FROM parcel p WHERE /*filter*/
+
+-- name: parcels_items
+-- $1 limit, $2 offset
+SELECT coalesce(string_agg(s.f, ',' ORDER BY s.id), '') AS features, count(*)::int AS n
+FROM (
+  SELECT p.id,
+         '{"type":"Feature","id":' || p.id || ',"geometry":' || ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)
+         || ',"properties":' || json_build_object(
+              'id', p.id, 'parcel_code', p.parcel_code, 'holder', p.holder, 'land_use', p.land_use,
+              'approved_area', p.approved_area, 'area_m2', round(p.area_m2::numeric, 2))::text
+         || '}' AS f
+  FROM parcel p
+  WHERE /*filter*/
+  ORDER BY p.id
+  LIMIT $1::int OFFSET $2::int
+) s
+
+-- name: parcels_extent
+-- $1 work srid
+SELECT ST_XMin(b) AS xmin, ST_YMin(b) AS ymin, ST_XMax(b) AS xmax, ST_YMax(b) AS ymax
+FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(p.geom)::geometry, $1::int), 4326)::box2d AS b
+      FROM parcel p WHERE /*filter*/) e
+
+-- name: features_count
+SELECT count(*)::int AS n FROM layer_feature p WHERE /*filter*/
+
+-- name: features_items
+-- $1 limit, $2 offset
+SELECT coalesce(string_agg(s.f, ',' ORDER BY s.id), '') AS features, count(*)::int AS n
+FROM (
+  SELECT p.id,
+         '{"type":"Feature","id":' || p.id || ',"geometry":' || ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)
+         || ',"properties":' || json_build_object('id', p.id, 'name', p.name, 'code', p.code)::text
+         || '}' AS f
+  FROM layer_feature p
+  WHERE /*filter*/
+  ORDER BY p.id
+  LIMIT $1::int OFFSET $2::int
+) s
+
+-- name: features_extent
+-- $1 work srid
+SELECT ST_XMin(b) AS xmin, ST_YMin(b) AS ymin, ST_XMax(b) AS xmax, ST_YMax(b) AS ymax
+FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(p.geom)::geometry, $1::int), 4326)::box2d AS b
+      FROM layer_feature p WHERE /*filter*/) e
+
+-- name: bbox
+-- Not a statement: the bbox predicate on `p.geom`, $1..$4 = west, south, east, north (CRS84, already
+-- clipped to where the work CRS is meaningful), $5 work srid. The lon/lat box is densified before it is
+-- transformed (its edges curve in Gauss-Krüger), && uses the GiST index, ST_Intersects is exact.
+p.geom && ST_Transform(ST_Segmentize(ST_MakeEnvelope($1::float8, $2::float8, $3::float8, $4::float8, 4326), 0.05), $5::int)
+AND ST_Intersects(p.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope($1::float8, $2::float8, $3::float8, $4::float8, 4326), 0.05), $5::int))

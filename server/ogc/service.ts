@@ -1,0 +1,133 @@
+/**
+ * OGC API – Features, Part 1 (core + GeoJSON), read-only, so QGIS and other GIS clients open tuban's layers
+ * live: the survey polygons (status filter, the caller's villages only), the parcels and each reference
+ * layer. Collections come from the same catalog as the vector tiles (server/tiles/catalog.ts), so a layer
+ * has one name everywhere. Geometries in CRS84; offset paging with `next` links.
+ */
+import type { Db } from '../db/types';
+import { sqlSet } from '../db/sql-file';
+import { AppError } from '../errors';
+import { buildCatalog, workCrsBox, type LonLatBox, type TileLayer } from '../tiles/catalog';
+import { filterWhere, shiftParams } from '../dashboard/filters';
+
+const SQL = sqlSet(new URL('./ogc.sql', import.meta.url), [
+  'layers', 'proj4', 'survey_count', 'survey_items', 'survey_extent', 'parcels_count', 'parcels_items', 'parcels_extent',
+  'features_count', 'features_items', 'features_extent', 'bbox',
+] as const);
+
+export const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
+export const CONFORMANCE = [
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+];
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 10_000;
+
+export interface ItemsQuery {
+  limit: number;
+  offset: number;
+  bbox?: LonLatBox;
+  /** survey only */
+  status?: string[];
+  /** one feature */
+  fid?: number;
+}
+
+export interface Caller {
+  scope: string[] | undefined;
+}
+
+export const notFound = (what: string) =>
+  new AppError('not_found', `No ${what}`, `没有${what.startsWith('collection') ? '此图层' : '此要素'}（${what}）`, 404);
+
+/** A WHERE clause being built: values are appended to `params`, each clause refers to them by $n. */
+class Where {
+  readonly clauses: string[] = [];
+  constructor(readonly params: unknown[] = []) {}
+  add(sql: (n: (v: unknown) => string) => string) {
+    this.clauses.push(sql((v) => {
+      this.params.push(v);
+      return `$${this.params.length}`;
+    }));
+  }
+  get sql() {
+    return this.clauses.join(' AND ');
+  }
+}
+
+export class OgcService {
+  private box?: Promise<LonLatBox>;
+
+  constructor(private readonly o: { db: Db; regionCode: string; workSrid: number }) {}
+
+  /** Collections: survey, parcels, then every reference layer, named as the tile layers are. */
+  async collections(): Promise<TileLayer[]> {
+    const rows = (await this.o.db.query<{ id: number; name: string; builtin: boolean; role: string; title_zh: string; title_en: string }>(SQL.layers)).rows;
+    return buildCatalog(rows).layers;
+  }
+
+  async collection(id: string): Promise<TileLayer> {
+    const c = (await this.collections()).find((l) => l.name === id);
+    if (!c) throw notFound(`collection ${id}`);
+    return c;
+  }
+
+  /** Where the work CRS means something (±10° of a Gauss-Krüger meridian): bboxes are clipped to it. */
+  private workBox(): Promise<LonLatBox> {
+    this.box ??= this.o.db
+      .query<{ proj4text: string }>(SQL.proj4, [this.o.workSrid])
+      .then((r) => workCrsBox(r.rows[0]?.proj4text));
+    return this.box;
+  }
+
+  /** The filter of a collection for this caller; `null` when the bbox lies outside the work CRS's area. */
+  private async where(c: TileLayer, caller: Caller, q: Partial<ItemsQuery>): Promise<Where | null> {
+    let w: Where;
+    if (c.kind === 'survey') {
+      const { where, params } = filterWhere(
+        { regionCode: this.o.regionCode, villageScope: caller.scope, status: q.status, includeRemoved: false }, {}, this.o.workSrid,
+      );
+      w = new Where(params);
+      w.clauses.push(where);
+    } else {
+      w = new Where();
+      w.add((n) => `p.region_code = ${n(this.o.regionCode)}`);
+      if (c.kind === 'features') {
+        w.add((n) => `p.layer_id = ${n(c.layerId)}`);
+        // village outlines are per village: a village-limited caller sees only its own
+        if (c.layerName === 'village' && caller.scope) w.add((n) => `p.name = ANY(${n(caller.scope)}::text[])`);
+      }
+    }
+    if (q.fid !== undefined) w.add((n) => `p.id = ${n(q.fid)}`);
+    if (q.bbox) {
+      const [bw, bs, be, bn] = await this.workBox();
+      const box: LonLatBox = [Math.max(q.bbox[0], bw), Math.max(q.bbox[1], bs), Math.min(q.bbox[2], be), Math.min(q.bbox[3], bn)];
+      if (box[0] >= box[2] || box[1] >= box[3]) return null;
+      const first = w.params.length;
+      w.params.push(...box, this.o.workSrid);
+      w.clauses.push(`(${SQL.bbox.split('\n').filter((l) => !/^\s*--/.test(l)).join('\n').replace(/\$(\d+)\b/g, (_m, k: string) => `$${first + Number(k)}`)})`);
+    }
+    return w;
+  }
+
+  /** CRS84 extent of what the caller may see, or null for an empty collection. */
+  async extent(c: TileLayer, caller: Caller): Promise<[number, number, number, number] | null> {
+    const w = (await this.where(c, caller, {}))!;
+    const sql = SQL[`${c.kind}_extent`].replace('/*filter*/', shiftParams(w.sql, 1));
+    const r = (await this.o.db.query<{ xmin: number | null; ymin: number; xmax: number; ymax: number }>(sql, [this.o.workSrid, ...w.params])).rows[0];
+    return r && r.xmin !== null ? [r.xmin, r.ymin, r.xmax, r.ymax] : null;
+  }
+
+  /** One page: the features as GeoJSON text (written by PostGIS), how many were returned and matched. */
+  async items(c: TileLayer, caller: Caller, q: ItemsQuery): Promise<{ features: string; returned: number; matched: number }> {
+    const w = await this.where(c, caller, q);
+    if (!w) return { features: '', returned: 0, matched: 0 };
+    const count = SQL[`${c.kind}_count`].replace('/*filter*/', w.sql);
+    const page = SQL[`${c.kind}_items`].replace('/*filter*/', shiftParams(w.sql, 2));
+    const [m, p] = await Promise.all([
+      q.fid === undefined ? this.o.db.query<{ n: number }>(count, w.params) : Promise.resolve({ rows: [{ n: -1 }] }),
+      this.o.db.query<{ features: string; n: number }>(page, [q.limit, q.offset, ...w.params]),
+    ]);
+    return { features: p.rows[0].features, returned: p.rows[0].n, matched: m.rows[0].n };
+  }
+}
