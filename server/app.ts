@@ -3,8 +3,17 @@ import { pinoHttp } from 'pino-http';
 import type { AppContext } from './context';
 import { errorHandler, notFound } from './http/errors';
 import { polygonRoutes } from './routes/polygons';
+import { reviewRoutes } from './routes/review';
 import { importRoutes } from './routes/imports';
 import { healthRoutes } from './routes/health';
+import { tileRoutes } from './routes/tiles';
+import { authRoutes } from './routes/auth';
+import { queueCountRoutes } from './routes/queue-counts';
+import { webRoutes } from './routes/web';
+import { dashboardRoutes } from './routes/dashboard';
+import { exportRoutes } from './routes/exports';
+import { ogcRoutes } from './routes/ogc';
+import { fieldRoutes } from './routes/field';
 
 export interface AppOptions extends AppContext {
   /** sets req.principal from the session; tests may inject their own */
@@ -23,13 +32,27 @@ export function createApp(o: AppOptions) {
       // never log credentials or session cookies
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
       autoLogging: { ignore: (req) => req.url === '/api/health' },
+      // one map view fetches dozens of tiles: successful tile requests only at debug level
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.url?.startsWith('/tiles/') ? 'debug' : 'info',
+      // who made the request (evaluated again when the response is logged, after authentication)
+      customProps: (req) => (req.principal ? { user: req.principal.username } : {}),
     }),
   );
   app.use(express.json({ limit: '1mb' }));
   app.use(o.authenticate);
+  app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
   app.use(healthRoutes(ctx));
+  app.use(authRoutes(ctx));
+  app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id
   app.use(polygonRoutes(ctx));
+  app.use(reviewRoutes(ctx));
   app.use(importRoutes(ctx));
+  app.use(tileRoutes(ctx));
+  app.use(dashboardRoutes(ctx));
+  app.use(exportRoutes(ctx));
+  app.use(ogcRoutes(ctx));
+  app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);
   return app;

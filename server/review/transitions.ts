@@ -20,7 +20,10 @@ export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 /** Events that record what happened to a polygon's case; they never change its status. */
 export const CASE_EVENT_ACTIONS = ['case_step', 'case_updated', 'case_closed'] as const;
 export type CaseEventAction = (typeof CASE_EVENT_ACTIONS)[number];
-export type EventAction = DecisionAction | CaseEventAction;
+/** Events that record what was found on site (server/field/): they never change the status either. */
+export const FIELD_EVENT_ACTIONS = ['field_finding', 'evidence_added'] as const;
+export type FieldEventAction = (typeof FIELD_EVENT_ACTIONS)[number];
+export type EventAction = DecisionAction | CaseEventAction | FieldEventAction;
 
 export const OUTCOMES: readonly Status[] = ['verified', 'linked', 'dismissed'];
 
@@ -61,6 +64,8 @@ export const ACTION_LABELS: Record<EventAction, { zh: string; en: string }> = {
   case_step: { zh: '案件步骤', en: 'Case step' },
   case_updated: { zh: '案件修改', en: 'Case updated' },
   case_closed: { zh: '案件结案', en: 'Case closed' },
+  field_finding: { zh: '实地核查结果', en: 'Field finding' },
+  evidence_added: { zh: '上传现场照片', en: 'Photo added' },
 };
 
 interface Rule {
@@ -182,6 +187,7 @@ export class ReplayError extends Error {
 
 const isDecision = (a: string): a is DecisionAction => (DECISION_ACTIONS as readonly string[]).includes(a);
 const isCaseEvent = (a: string): a is CaseEventAction => (CASE_EVENT_ACTIONS as readonly string[]).includes(a);
+const isFieldEvent = (a: string): a is FieldEventAction => (FIELD_EVENT_ACTIONS as readonly string[]).includes(a);
 
 /**
  * The status a polygon must have after these events (any order; sorted by seq). Every polygon starts
@@ -200,7 +206,7 @@ export function replay(events: readonly ReplayEvent[]): Status {
       if (!to) throw new ReplayError(`event ${e.seq}: ${e.action} is not allowed from ${s}`, e);
       if (to !== e.to_status) throw new ReplayError(`event ${e.seq}: ${e.action} leads to ${to}, recorded ${e.to_status}`, e);
       s = to;
-    } else if (isCaseEvent(e.action)) {
+    } else if (isCaseEvent(e.action) || isFieldEvent(e.action)) {
       if (e.to_status !== s) throw new ReplayError(`event ${e.seq}: ${e.action} may not change the status`, e);
     } else {
       throw new ReplayError(`event ${e.seq}: unknown action ${e.action}`, e);

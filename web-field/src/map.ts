@@ -1,0 +1,274 @@
+/**
+ * A light map for a phone: the polygon, the phone's position with its accuracy circle and a line to the
+ * nearest point of the polygon, drawn in SVG over an optional raster basemap (the configured XYZ/WMTS
+ * tiles; none by default — the page needs no internet). Web Mercator, north up, integer zooms; drag to
+ * pan, pinch/wheel/buttons to zoom. A few kilobytes instead of a WebGL map library.
+ */
+import { h, s } from './dom';
+import { t } from './i18n';
+import { bboxOf, polygonsOf, type Area, type LonLat } from './geo';
+import type { Fix } from './locate';
+import type { MapSource } from './types';
+
+const TILE = 256;
+const MIN_Z = 3;
+const MAX_Z = 21;
+const MAX_TILE_Z = 19;
+
+const worldSize = (z: number) => TILE * 2 ** z;
+function project([lon, lat]: LonLat, z: number): [number, number] {
+  const w = worldSize(z);
+  const sin = Math.min(Math.max(Math.sin((lat * Math.PI) / 180), -0.9999), 0.9999);
+  return [((lon + 180) / 360) * w, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * w];
+}
+function unproject([x, y]: [number, number], z: number): LonLat {
+  const w = worldSize(z);
+  const lon = (x / w) * 360 - 180;
+  const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / w))) * 180) / Math.PI;
+  return [lon, lat];
+}
+/** metres per pixel at a latitude */
+const mpp = (lat: number, z: number) => (40_075_016.686 * Math.cos((lat * Math.PI) / 180)) / worldSize(z);
+
+function quadkey(x: number, y: number, z: number) {
+  let q = '';
+  for (let i = z; i > 0; i--) {
+    let d = 0;
+    const m = 1 << (i - 1);
+    if (x & m) d += 1;
+    if (y & m) d += 2;
+    q += d;
+  }
+  return q;
+}
+
+export interface Layer {
+  geometry: Area;
+  kind: 'main' | 'other';
+  label?: string;
+}
+
+export class FieldMap {
+  readonly el: HTMLDivElement;
+  private tilesEl: HTMLDivElement;
+  private svg: SVGSVGElement;
+  private scaleEl: HTMLDivElement;
+  private tileImgs = new Map<string, HTMLImageElement>();
+  private z = 17;
+  private center: LonLat = [105.93, 29.4];
+  private layers: Layer[] = [];
+  private me: Fix | null = null;
+  private nearest: LonLat | null = null;
+  private target: LonLat | null = null;
+  /** the user moved the map: stop fitting it on every fix */
+  private touched = false;
+  private pointers = new Map<number, { x: number; y: number }>();
+  private pinchStart: { d: number; z: number } | null = null;
+
+  constructor(private readonly basemap: MapSource | null) {
+    this.tilesEl = h('div', { class: 'tiles', 'aria-hidden': 'true' });
+    this.svg = s('svg', { class: 'overlay', role: 'img', 'aria-label': t('map.polygon') });
+    this.scaleEl = h('div', { class: 'scale' });
+    const btn = (label: string, text: string, fn: () => void, cls = '') =>
+      h('button', { type: 'button', class: `map-btn ${cls}`, title: label, 'aria-label': label, onclick: (e: Event) => { e.stopPropagation(); fn(); } }, text);
+    this.el = h('div', { class: `map${this.usableBasemap ? '' : ' no-basemap'}` },
+      this.tilesEl, this.svg, this.scaleEl,
+      h('div', { class: 'map-btns' },
+        btn(t('map.zoomIn'), '+', () => this.zoomBy(1)),
+        btn(t('map.zoomOut'), '−', () => this.zoomBy(-1)),
+        btn(t('map.fit'), '⤢', () => { this.touched = false; this.fit(); }, 'fit')));
+    this.el.addEventListener('pointerdown', (e) => this.down(e));
+    this.el.addEventListener('pointermove', (e) => this.move(e));
+    for (const ev of ['pointerup', 'pointercancel', 'pointerleave'] as const) this.el.addEventListener(ev, (e) => this.up(e));
+    this.el.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      this.zoomBy(e.deltaY < 0 ? 1 : -1);
+    }, { passive: false });
+    this.el.addEventListener('dblclick', () => this.zoomBy(1));
+    new ResizeObserver(() => this.render()).observe(this.el);
+  }
+
+  private get usableBasemap() {
+    return this.basemap?.kind === 'xyz' && !!this.basemap.tiles?.length;
+  }
+
+  setLayers(layers: Layer[], target: LonLat | null) {
+    this.layers = layers;
+    this.target = target;
+    this.fit();
+  }
+
+  setMe(fix: Fix | null, nearest: LonLat | null) {
+    const first = !this.me && fix;
+    this.me = fix;
+    this.nearest = nearest;
+    if (first && !this.touched) this.fit();
+    else this.render();
+  }
+
+  /** The polygon and the phone when they are within a few km of each other, else the polygon. */
+  fit() {
+    const main = this.layers.filter((l) => l.kind === 'main').map((l) => l.geometry);
+    const gs = main.length ? main : this.layers.map((l) => l.geometry);
+    if (!gs.length) return this.render();
+    const pts: LonLat[] = [];
+    if (this.me && this.nearest) {
+      const [a, b, c, d] = bboxOf(gs);
+      const far = Math.max(Math.abs(this.me.lon - (a + c) / 2), Math.abs(this.me.lat - (b + d) / 2)) > 0.03;
+      if (!far) pts.push([this.me.lon, this.me.lat]);
+    }
+    const [a, b, c, d] = bboxOf(gs, pts);
+    const w = this.el.clientWidth || 360;
+    const hh = this.el.clientHeight || 300;
+    let z = MAX_Z - 2;
+    for (; z > MIN_Z; z--) {
+      const p0 = project([a, d], z);
+      const p1 = project([c, b], z);
+      if (p1[0] - p0[0] <= w - 80 && p1[1] - p0[1] <= hh - 80) break;
+    }
+    this.z = z;
+    const m0 = project([a, d], z);
+    const m1 = project([c, b], z);
+    this.center = unproject([(m0[0] + m1[0]) / 2, (m0[1] + m1[1]) / 2], z);
+    this.render();
+  }
+
+  private zoomBy(dz: number) {
+    const z = Math.max(MIN_Z, Math.min(MAX_Z, this.z + dz));
+    if (z === this.z) return;
+    this.touched = true;
+    this.z = z;
+    this.render();
+  }
+
+  private down(e: PointerEvent) {
+    if ((e.target as Element).closest('.map-btn')) return;
+    this.el.setPointerCapture(e.pointerId);
+    this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    if (this.pointers.size === 2) {
+      const [p, q] = [...this.pointers.values()];
+      this.pinchStart = { d: Math.hypot(p.x - q.x, p.y - q.y), z: this.z };
+    }
+  }
+
+  private move(e: PointerEvent) {
+    const prev = this.pointers.get(e.pointerId);
+    if (!prev) return;
+    const cur = { x: e.clientX, y: e.clientY };
+    this.pointers.set(e.pointerId, cur);
+    if (this.pointers.size === 2 && this.pinchStart) {
+      const [p, q] = [...this.pointers.values()];
+      const ratio = Math.hypot(p.x - q.x, p.y - q.y) / Math.max(1, this.pinchStart.d);
+      const z = Math.max(MIN_Z, Math.min(MAX_Z, this.pinchStart.z + Math.round(Math.log2(ratio))));
+      if (z !== this.z) {
+        this.touched = true;
+        this.z = z;
+        this.render();
+      }
+      return;
+    }
+    const dx = cur.x - prev.x;
+    const dy = cur.y - prev.y;
+    if (!dx && !dy) return;
+    this.touched = true;
+    const c = project(this.center, this.z);
+    this.center = unproject([c[0] - dx, c[1] - dy], this.z);
+    this.render();
+  }
+
+  private up(e: PointerEvent) {
+    this.pointers.delete(e.pointerId);
+    if (this.pointers.size < 2) this.pinchStart = null;
+  }
+
+  render() {
+    const w = this.el.clientWidth;
+    const hh = this.el.clientHeight;
+    if (!w || !hh) return;
+    const z = this.z;
+    const c = project(this.center, z);
+    const ox = c[0] - w / 2;
+    const oy = c[1] - hh / 2;
+    const px = (p: LonLat | number[]): [number, number] => {
+      const q = project([p[0], p[1]], z);
+      return [q[0] - ox, q[1] - oy];
+    };
+    this.renderTiles(z, ox, oy, w, hh);
+
+    const k = 1 / mpp(this.center[1], z);
+    const parts: SVGElement[] = [];
+    for (const l of this.layers) {
+      const d = polygonsOf(l.geometry)
+        .map((poly) => poly.map((ring) => ring.map((p, i) => `${i ? 'L' : 'M'}${px(p).map((v) => v.toFixed(1)).join(',')}`).join('') + 'Z').join(''))
+        .join('');
+      parts.push(s('path', { d, class: `poly ${l.kind}`, 'fill-rule': 'evenodd' }));
+    }
+    if (this.target) {
+      const [x, y] = px(this.target);
+      parts.push(s('g', { class: 'target', transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` },
+        s('path', { d: 'M0,0 C-2,-8 -9,-12 -9,-19 A9,9 0 1 1 9,-19 C9,-12 2,-8 0,0 Z' }),
+        s('circle', { cx: 0, cy: -19, r: 3.5, class: 'dot' })));
+    }
+    if (this.me) {
+      const m = px([this.me.lon, this.me.lat]);
+      if (this.nearest) {
+        const n = px(this.nearest);
+        parts.push(s('line', { x1: m[0].toFixed(1), y1: m[1].toFixed(1), x2: n[0].toFixed(1), y2: n[1].toFixed(1), class: 'to-polygon' }));
+      }
+      const r = Math.max(this.me.accuracy * k, 0);
+      if (r > 6) parts.push(s('circle', { cx: m[0].toFixed(1), cy: m[1].toFixed(1), r: Math.min(r, 5000).toFixed(1), class: 'accuracy' }));
+      parts.push(s('circle', { cx: m[0].toFixed(1), cy: m[1].toFixed(1), r: 8, class: 'me' }));
+    }
+    this.svg.setAttribute('viewBox', `0 0 ${w} ${hh}`);
+    this.svg.setAttribute('width', String(w));
+    this.svg.setAttribute('height', String(hh));
+    this.svg.replaceChildren(...parts);
+    this.renderScale(k);
+  }
+
+  private renderScale(pxPerM: number) {
+    const target = 90 / pxPerM;
+    const pow = 10 ** Math.floor(Math.log10(target));
+    const nice = [1, 2, 5, 10].map((m) => m * pow).filter((m) => m <= target).pop() ?? pow;
+    const width = nice * pxPerM;
+    this.scaleEl.style.width = `${Math.round(width)}px`;
+    this.scaleEl.textContent = nice >= 1000 ? `${nice / 1000} km` : `${nice} m`;
+  }
+
+  private renderTiles(z: number, ox: number, oy: number, w: number, hh: number) {
+    if (!this.usableBasemap) return;
+    const tz = Math.min(z, MAX_TILE_Z);
+    const size = TILE * 2 ** (z - tz);
+    const n = 2 ** tz;
+    const x0 = Math.floor(ox / size);
+    const y0 = Math.max(0, Math.floor(oy / size));
+    const x1 = Math.floor((ox + w) / size);
+    const y1 = Math.min(n - 1, Math.floor((oy + hh) / size));
+    const want = new Set<string>();
+    const template = this.basemap!.tiles![0];
+    for (let ty = y0; ty <= y1; ty++) {
+      for (let tx = x0; tx <= x1; tx++) {
+        const wx = ((tx % n) + n) % n;
+        const key = `${tz}/${wx}/${ty}@${tx}`;
+        want.add(key);
+        let img = this.tileImgs.get(key);
+        if (!img) {
+          const y = this.basemap!.scheme === 'tms' ? n - 1 - ty : ty;
+          const src = template.replace('{z}', String(tz)).replace('{x}', String(wx)).replace('{y}', String(y)).replace('{quadkey}', quadkey(wx, ty, tz));
+          img = h('img', { src, alt: '', draggable: 'false', decoding: 'async', referrerpolicy: 'no-referrer' });
+          img.onerror = () => img!.classList.add('missing');
+          this.tileImgs.set(key, img);
+          this.tilesEl.appendChild(img);
+        }
+        img.style.transform = `translate(${Math.round(tx * size - ox)}px, ${Math.round(ty * size - oy)}px)`;
+        img.style.width = img.style.height = `${size}px`;
+      }
+    }
+    for (const [key, img] of this.tileImgs) {
+      if (!want.has(key)) {
+        img.remove();
+        this.tileImgs.delete(key);
+      }
+    }
+  }
+}
