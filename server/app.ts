@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
+import pino from 'pino';
 import type { AppContext } from './context';
 import { errorHandler, notFound } from './http/errors';
 import { polygonRoutes } from './routes/polygons';
@@ -30,7 +31,14 @@ export function createApp(o: AppOptions) {
     pinoHttp({
       logger: o.log,
       // never log credentials or session cookies
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-field-token"]', 'res.headers["set-cookie"]'],
+      // a signed field link carries its token in the path: never write it to the log
+      serializers: {
+        req: pino.stdSerializers.wrapRequestSerializer((r) => {
+          r.url = r.url?.replace(/^\/f\/[^/?#]+/, '/f/***');
+          return r;
+        }),
+      },
       autoLogging: { ignore: (req) => req.url === '/api/health' },
       // one map view fetches dozens of tiles: successful tile requests only at debug level
       customLogLevel: (req, res, err) =>

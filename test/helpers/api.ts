@@ -117,6 +117,8 @@ export async function startApp(db: Db, o: StartOptions = {}): Promise<TestApp> {
   const ctx = { config, db, log };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });
   const server = app.listen(0, '127.0.0.1');
+  // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const anon = makeClient(url, {});

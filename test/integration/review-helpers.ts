@@ -57,6 +57,8 @@ export async function startApp(db: Db): Promise<Api> {
   const log = pino({ level: 'silent' });
   const app = createApp({ config, db, log, authenticate: testAuthenticate });
   const server = app.listen(0, '127.0.0.1');
+  // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
+  server.keepAliveTimeout = 60_000;
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call = (p: Principal | null) => async (method: string, path: string, body?: unknown): Promise<Reply> => {

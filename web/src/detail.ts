@@ -2,6 +2,31 @@ import { h } from './dom';
 import { dateTime, int, label, lang, num, pct, t, type MessageKey } from './i18n';
 import type { Detail, History, HistoryEvent, ListItem, Status } from './types';
 import { flagLabel } from './labels';
+import { get } from './api';
+
+interface Photo {
+  id: number;
+  taken_at: string | null;
+  captured_at: string | null;
+  distance_m: number | null;
+  urls: { thumb: string; full: string; captioned: string };
+}
+
+/** Field photos of the polygon (issue 5), loaded after the panel is drawn; the caption carries time and distance. */
+function evidenceNode(polygonId: number): Node {
+  const box = h('div', { class: 'thumbs' }, [0, 1, 2].map(() => h('div', { class: 'thumb' })));
+  get<{ evidence: Photo[] }>(`/api/polygons/${polygonId}/evidence`, { quiet: true })
+    .then(({ evidence }) => {
+      box.replaceChildren(...(evidence.length
+        ? evidence.map((e) => h('a', { href: e.urls.captioned, target: '_blank', rel: 'noopener', class: 'thumb-link' },
+          h('img', { src: e.urls.thumb, alt: t('detail.evidence'), class: 'thumb', loading: 'lazy' }),
+          h('span', { class: 'muted' }, [e.taken_at ?? e.captured_at ? dateTime((e.taken_at ?? e.captured_at)!) : '',
+            e.distance_m !== null ? ` · ${num(e.distance_m, 0)} m` : ''].join(''))))
+        : [h('p', { class: 'muted' }, t('detail.evidenceNone'))]));
+    })
+    .catch(() => box.replaceChildren(h('p', { class: 'muted' }, t('detail.evidenceNone'))));
+  return box;
+}
 
 export const statusBadge = (s: Status) => h('span', { class: `badge st-${s}` }, t(`status.${s}` as MessageKey));
 
@@ -105,10 +130,7 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
         : history.items.length
           ? h('ol', { class: 'history' }, history.items.map(eventRow))
           : h('p', { class: 'muted' }, t('detail.noHistory'))),
-    section(t('detail.evidence'),
-      h('div', { class: 'thumbs', 'aria-label': t('detail.evidencePending') },
-        [0, 1, 2].map(() => h('div', { class: 'thumb' }))),
-      h('p', { class: 'muted' }, t('detail.evidencePending'))),
+    section(t('detail.evidence'), evidenceNode(d.id)),
     section(t('detail.attrs'), dl(Object.entries(d.attrs ?? {}).map(([k, v]) => [k, attrValue(v)]))),
     d.versions.length ? h('p', { class: 'muted' }, t('detail.versions', { n: int(d.versions.length) })) : null,
   );

@@ -125,7 +125,7 @@ export const en: Record<MessageKey, string> = {
   'detail.noHistory': 'No decision yet',
   'detail.reason': 'Reason',
   'detail.evidence': 'Evidence photos',
-  'detail.evidencePending': 'Field photos will show here (field work is coming)',
+  'detail.evidenceNone': 'No field photos yet',
   'detail.attrs': 'Attributes as delivered',
   'detail.versions': 'Earlier delivered versions: {n}',
   'detail.removed': 'This polygon is no longer in the latest delivery.',

@@ -127,7 +127,7 @@ export const zh = {
   'detail.noHistory': '尚无处理记录',
   'detail.reason': '原因',
   'detail.evidence': '证据照片',
-  'detail.evidencePending': '外业照片将在此显示（外业功能开发中）',
+  'detail.evidenceNone': '尚无现场照片',
   'detail.attrs': '原始属性',
   'detail.versions': '此前交付的几何/属性版本：{n} 个',
   'detail.removed': '此图斑已不在最新一期交付数据中。',
