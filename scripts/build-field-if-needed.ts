@@ -5,30 +5,15 @@
  *
  *   tsx scripts/build-field-if-needed.ts [--force]
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { newestMtime } from './newest-mtime';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FIELD_OUT = path.join(ROOT, 'dist', 'field');
 
-export function newestFieldSourceMtime(): number {
-  let newest = 0;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  walk(path.join(ROOT, 'web-field'));
-  for (const f of ['vite.field.config.ts', 'package-lock.json']) {
-    const p = path.join(ROOT, f);
-    if (existsSync(p)) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
+export const newestFieldSourceMtime = () => newestMtime(ROOT, ['web-field'], ['vite.field.config.ts', 'package-lock.json']);
 
 /** True when `outDir` holds a field build at least as new as every source. */
 export function isFieldBuildFresh(outDir = FIELD_OUT): boolean {

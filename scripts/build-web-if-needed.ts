@@ -5,32 +5,17 @@
  *
  *   tsx scripts/build-web-if-needed.ts [--force]
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildFieldIfNeeded } from './build-field-if-needed';
+import { newestMtime } from './newest-mtime';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WEB_OUT = path.join(ROOT, 'dist', 'web');
 
 /** Newest modification time (ms) of what the build reads. */
-export function newestSourceMtime(): number {
-  let newest = 0;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  walk(path.join(ROOT, 'web'));
-  for (const f of ['vite.config.ts', 'package-lock.json']) {
-    const p = path.join(ROOT, f);
-    if (existsSync(p)) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
+export const newestSourceMtime = () => newestMtime(ROOT, ['web'], ['vite.config.ts', 'package-lock.json']);
 
 /** True when `outDir` holds a build at least as new as every source. */
 export function isWebBuildFresh(outDir = WEB_OUT): boolean {
