@@ -43,6 +43,9 @@ declare global {
   }
 }
 
+/** The browser session's cookies as a header, to check through the API what the page did. */
+const cookieHeader = (cs: { name: string; value: string }[]) => cs.map((c) => `${c.name}=${c.value}`).join('; ');
+
 describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
   let tmp: string;
   let db: TestDb;
@@ -307,6 +310,24 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
     expect(await p.textContent('.top h1')).toBe('Suspect polygon review');
     expect(await p.textContent('.chips')).toContain('Pending');
     await phone.close();
+  });
+
+  it('issues a signed field link for the selected polygon that opens without an account', async () => {
+    const id = await selectedId(page);
+    const code = (await page.textContent('.detail-head h2'))!.trim().split(/\s+/)[0]; // the code, then the status badge
+    await page.click('button.act-share');
+    const url = await page.locator('input.link-url').inputValue();
+    expect(url).toMatch(new RegExp(`^${app.url}/f/[A-Za-z0-9_-]{20,}$`));
+    await page.screenshot({ path: path.join(SHOTS, 'e2e-9b-field-link.png') });
+    await page.keyboard.press('Escape');
+    // a fresh browser, no session: the link alone shows that polygon
+    const anon = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const p = await anon.newPage();
+    await p.goto(url);
+    await p.waitForSelector(`text=${code}`);
+    const links = await (await fetch(`${app.url}/api/field-links`, { headers: { cookie: cookieHeader(await ctx.cookies()) } })).json();
+    expect(links.items.some((l: { polygon_ids: number[] }) => l.polygon_ids.includes(id!))).toBe(true);
+    await anon.close();
   });
 
   it('makes a first login change the password', async () => {

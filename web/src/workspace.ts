@@ -370,9 +370,35 @@ export class Workspace implements QueueHost {
           btn('action.dismiss', 'D', () => void this.act('dismiss'), { cls: 'act-dismiss', disabled: !id || !open }),
           btn('action.request_field_check', 'F', () => void this.act('request_field_check'), { cls: 'act-field', disabled: !id || (status !== 'pending' && !!status) }),
           status && OUTCOMES.includes(status) ? btn('action.reopen', 'O', () => void this.act('reopen')) : null,
+          h('button', { type: 'button', class: 'act act-share', disabled: !id && !this.checked.size, onclick: () => void this.shareFieldLink() },
+            t('action.fieldLink')),
         ]
         : null,
       this.canReturn && status && OUTCOMES.includes(status) ? btn('action.return', 'R', () => void this.act('return')) : null);
+  }
+
+  /** A signed field link (/f/<token>) for the checked polygons, or the selected one: no account needed on the phone. */
+  private async shareFieldLink() {
+    const ids = this.checked.size ? [...this.checked.keys()] : this.selectedId ? [this.selectedId] : [];
+    if (!ids.length) return;
+    try {
+      const r = await post<{ url: string; link: { expires_at: string } }>('/api/field-links', { polygon_ids: ids });
+      await openDialog<null>({
+        title: t('fieldLink.title'),
+        body: (done) => {
+          const input = h('input', { type: 'text', readonly: true, value: r.url, class: 'link-url', autofocus: true }) as HTMLInputElement;
+          input.addEventListener('focus', () => input.select());
+          return h('div', { class: 'dlg-body' },
+            h('p', null, t('fieldLink.explain', { n: ids.length, until: dateTime(r.link.expires_at) })),
+            input,
+            h('div', { class: 'dlg-actions' },
+              h('button', { type: 'button', onclick: () => { void navigator.clipboard?.writeText(r.url); toast(t('fieldLink.copied'), { kind: 'ok' }); } }, t('fieldLink.copy')),
+              h('button', { type: 'button', onclick: () => done(null) }, t('common.close'))));
+        },
+      });
+    } catch (e) {
+      toast(e instanceof ApiError ? e.message : String(e), { kind: 'error' });
+    }
   }
 
   private neighbour(step: 1 | -1, o: { openOnly?: boolean } = {}): ListItem | undefined {
