@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db, Queryable } from '../db/types';
+import type { Db } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { IngestError, isAppError } from '../errors';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
@@ -68,7 +68,7 @@ export interface ImportReport {
   replaced?: number;
   reconcile?: ReconcileReport;
   warnings: ReadResult['warnings'];
-  /** seconds per phase: read, prepare (decode + WKB), copy, repair, merge, reconcile */
+  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index, merge, reconcile */
   timings: Record<string, number>;
   seconds: number;
 }
@@ -202,7 +202,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     return [idx, wkb, JSON.stringify(p), text(p, f.code), text(p, f.name), text(p, f.parcelCode), text(p, f.holder),
       text(p, f.landUse), num(p, f.approvedArea), num(p, f.width) ?? req.widthM ?? null];
   });
-  lap('prepare');
+  lap('check');
   progress({ phase: 'store', done: 0, total: src.count });
 
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
@@ -229,7 +229,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
           JSON.stringify(p), wkb];
       });
-      lap('prepare');
+      lap('clear');
       await q.copyFrom(SQL.parcels_copy, chunks);
       lap('copy'); // includes decoding the records and building WKB: they overlap with the server's parsing
       const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region, batchId])).rowCount;
@@ -317,4 +317,3 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   return result;
 }
 
-export type { Queryable };
