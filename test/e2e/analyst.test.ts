@@ -20,6 +20,7 @@ import { freshDb, type TestDb } from '../helpers/db';
 import { startApp, type TestApp } from '../helpers/api';
 import { generateSample } from '../../scripts/generate-sample';
 import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
+import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
 import { SAMPLE_FILES } from '../../server/sample';
 import { importFile } from '../../server/ingest/import';
 import { createUser } from '../../server/auth/users';
@@ -58,10 +59,12 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-e2e-'));
     mkdirSync(SHOTS, { recursive: true });
+    // the field page (opened by a signed link below) is served from <webDir>/../field: both builds together
     let webDir = WEB_OUT;
-    if (!isWebBuildFresh(WEB_OUT)) {
+    if (!isWebBuildFresh(WEB_OUT) || !isFieldBuildFresh(FIELD_OUT)) {
       webDir = path.join(tmp, 'web');
       await buildWeb(webDir, { quiet: true });
+      await buildField(path.join(tmp, 'field'), { quiet: true });
     }
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir } });
