@@ -22,7 +22,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import pino from 'pino';
 import { createApp } from '../../server/app';
 import { loadConfig } from '../../server/config';
@@ -30,6 +29,7 @@ import { migrate } from '../../server/db/migrate';
 import { openPostgres } from '../../server/db/postgres';
 import type { Db } from '../../server/db/types';
 import type { Principal } from '../../server/auth/guard';
+import { ensureDatabase, median } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -51,36 +51,10 @@ const config = loadConfig({ ...process.env, DATABASE_URL: url, TUBAN_SAMPLE: 'of
 const REGION = config.regionCode;
 const SRID = config.workSrid;
 
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const pct = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(p * a.length))];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-async function ensureDatabase(): Promise<void> {
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query('CREATE EXTENSION IF NOT EXISTS postgis');
-    await c.end();
-  };
-  try {
-    return await connect();
-  } catch (e) {
-    if ((e as { code?: string }).code !== '3D000') throw e;
-  }
-  u.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: u.toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-  await admin.end();
-  log(`created database ${name}`);
-  await connect();
-}
 
 /**
  * N polygons (9–45 m rectangles) around 150 settlements in a 30 × 30 km square near Ji'an, 36 village
@@ -162,7 +136,7 @@ function runOgr(): Promise<{ ms: number; bytes: number }> {
 }
 
 async function main() {
-  await ensureDatabase();
+  await ensureDatabase(url, log);
   const db = await openPostgres({ url, statementTimeoutMs: 600_000 });
   await migrate(db, { workSrid: SRID });
   const count = async () => (await db.query<{ n: number }>(

@@ -24,6 +24,7 @@ import { migrate } from '../../server/db/migrate';
 import type { Db } from '../../server/db/types';
 import { importFile, type ImportSettings } from '../../server/ingest/import';
 import { loadConfig } from '../../server/config';
+import { median } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,6 @@ const dir = path.resolve(`data/bench-${scale}`);
 const cfg = loadConfig({ ...process.env, TUBAN_MAX_UPLOAD_MB: '4096' });
 const settings: ImportSettings = { ...cfg };
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
 async function freshDatabase(name: string): Promise<string> {

@@ -37,6 +37,7 @@ import type { Db } from '../../server/db/types';
 import { TileService, TILE_BUDGET_BYTES } from '../../server/tiles/service';
 import { jsEncoder } from '../../server/tiles/encoder';
 import { lonLatToTile, type TileCoord } from '../../server/tiles/tile-math';
+import { ensureDatabase, median } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -59,36 +60,9 @@ const config = loadConfig({ ...process.env, DATABASE_URL: url, TUBAN_SAMPLE: 'of
 const REGION = config.regionCode;
 const SRID = config.workSrid;
 
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const ms = (v: number) => v.toFixed(1);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-async function ensureDatabase(): Promise<void> {
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    // before openPostgres: it probes ST_AsMVT once, when it opens
-    await c.query('CREATE EXTENSION IF NOT EXISTS postgis');
-    await c.end();
-  };
-  try {
-    return await connect();
-  } catch (e) {
-    if ((e as { code?: string }).code !== '3D000') throw e;
-  }
-  u.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: u.toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-  await admin.end();
-  log(`created database ${name}`);
-  await connect();
-}
 
 async function loadSample(db: Db) {
   const dir = path.resolve('data/bench-district');
@@ -212,7 +186,7 @@ interface Row {
 }
 
 async function main() {
-  await ensureDatabase();
+  await ensureDatabase(url, log);
   const db = await openPostgres({ url, statementTimeoutMs: config.statementTimeoutMs });
   await migrate(db, { workSrid: SRID });
   if (!db.hasMvt) throw new Error('This PostGIS has no protobuf support (ST_AsMVT): the reference cannot run.');
