@@ -28,7 +28,7 @@ const EnvSchema = z.object({
   TUBAN_DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   /** a polygon still without an outcome this many days after its first import is overdue (GET /api/overdue) */
   TUBAN_PENDING_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
-  /** year of the campaign phases on the dashboard (publicity 4/15 … consolidation 12/31); default: the survey key */
+  /** year of the campaign phases on the dashboard (publicity 4/15 … consolidation 12/31); default: the current year (Beijing) */
   TUBAN_CAMPAIGN_YEAR: z.coerce.number().int().min(2000).max(2099).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** map sources (optional; none needs the internet): an XYZ/WMTS tile URL template, or a raster .pmtiles file in the data dir */

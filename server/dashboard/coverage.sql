@@ -23,7 +23,8 @@
 
 -- name: coverage
 -- $1 as_of timestamptz (ms precision: the bounds below are exact in JavaScript), $2 campaign year int
--- (NULL: the year in the most common survey key, else as_of's year in Beijing), then the polygon
+-- (NULL: as_of's year in Beijing — the campaign under way; a survey is worked on in the year after it
+-- was flown, so the survey key's year is not it), then the polygon
 -- filter's values from $3 on; the polygon_filter marker is replaced by its WHERE clause.
 WITH
 args AS MATERIALIZED (
@@ -80,7 +81,8 @@ groups AS (
          coalesce(sum(m.n) FILTER (WHERE m.status = 'dismissed'), 0)::int AS dismissed,
          coalesce(sum(m.n) FILTER (WHERE m.status = 'pending'), 0)::int AS pending,
          coalesce(sum(m.n) FILTER (WHERE m.status = 'field_check'), 0)::int AS field_check,
-         sum(m.n) FILTER (WHERE m.status IN ('verified', 'linked', 'dismissed'))::float8 / nullif(sum(m.n), 0) AS share
+         -- 0 when there are polygons and none decided; NULL only when there are none
+         coalesce(sum(m.n) FILTER (WHERE m.status IN ('verified', 'linked', 'dismissed')), 0)::float8 / nullif(sum(m.n), 0) AS share
   FROM membership m
   GROUP BY m.figure, m.key
 ),
@@ -100,12 +102,7 @@ campaign AS MATERIALIZED (
          make_date(y, 4, 15) AS publicity_start, make_date(y, 7, 20) AS publicity_end,
          make_date(y, 7, 21) AS rectification_start, make_date(y, 10, 30) AS rectification_end,
          make_date(y, 10, 31) AS consolidation_start, make_date(y, 12, 31) AS consolidation_end
-  FROM (SELECT coalesce(
-          $2::int,
-          (SELECT substring(s.survey FROM '((?:19|20)[0-9]{2})')::int
-           FROM (SELECT t.survey, sum(t.n) AS n FROM tally t GROUP BY t.survey) s
-           WHERE s.survey ~ '(19|20)[0-9]{2}' ORDER BY s.n DESC, s.survey DESC LIMIT 1),
-          extract(year FROM (SELECT as_of_local FROM args))::int) AS y OFFSET 0) c
+  FROM (SELECT coalesce($2::int, extract(year FROM (SELECT as_of_local FROM args))::int) AS y OFFSET 0) c
 ),
 phases AS (
   SELECT 'publicity' AS phase, publicity_start AS start_date, publicity_end AS end_date FROM campaign
@@ -191,7 +188,7 @@ SELECT
             'to', (c.rectification_end + 1)::timestamp AT TIME ZONE 'Asia/Shanghai',
             'passed', (SELECT as_of_local FROM args) >= (c.rectification_end + 1)::timestamp,
             'decided', (SELECT coalesce(sum(w.by_deadline), 0) FROM week_counts w),
-            'share', (SELECT sum(w.by_deadline) FROM week_counts w)::float8 / nullif((SELECT n FROM total), 0))
+            'share', coalesce((SELECT sum(w.by_deadline) FROM week_counts w), 0)::float8 / nullif((SELECT n FROM total), 0))
    FROM campaign c) AS deadline,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
             'week', to_char(wk.monday, 'IYYY-"W"IW'),

@@ -12,7 +12,7 @@ const SQL = sqlSet(new URL('./villages.sql', import.meta.url), ['village_feature
 export async function villageChoropleth(q: Queryable, c: CoverageInput): Promise<string> {
   const cov = await computeCoverage(q, c);
   const byName = new Map(cov.by_village.map((v) => [v.village, v]));
-  const rows = (await q.query<{ id: number; name: string | null; code: string | null; geometry: string }>(
+  const rows = (await q.query<{ id: number; name: string | null; code: string | null; geometry: string; label: number[] | null }>(
     SQL.village_features, [c.base.regionCode, c.base.villageScope ?? null],
   )).rows;
   const features = rows.map((r) => {
@@ -21,6 +21,7 @@ export async function villageChoropleth(q: Queryable, c: CoverageInput): Promise
       id: r.id,
       name: r.name,
       code: r.code,
+      label: r.label,
       total: v?.total ?? 0,
       decided: v?.decided ?? 0,
       share: v?.share ?? null,

@@ -5,12 +5,14 @@ import { villageScope } from '../auth/guard';
 import { route } from '../http/openapi';
 import { polygonWhere, POLYGON_STATUSES, type PolygonFilter } from '../polygons/repo';
 import { PolygonListQuery } from './polygons';
+import { ReviewFilterQuery } from '../dashboard/review-filters';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 
+// with the review filters too: a queue opened from a dashboard figure counts exactly what it lists
 export const CountsQuery = PolygonListQuery.pick({
   village: true, flags: true, status: true, batch: true, survey: true, bbox: true, q: true, include_removed: true,
-});
+}).extend(ReviewFilterQuery.shape);
 
 const Facet = <T extends z.ZodType>(key: T) => z.array(z.object({ value: key, n: z.number().int() }));
 export const CountsOut = z.object({
@@ -48,6 +50,7 @@ export function queueCountRoutes(ctx: AppContext) {
       bbox: qy.bbox as [number, number, number, number] | undefined,
       q: qy.q,
       includeRemoved: qy.include_removed === '1' || qy.include_removed === 'true',
+      review: qy,
     };
     const srid = ctx.config.workSrid;
     // `value` and `from` are constants of this file, never from the request
