@@ -6,17 +6,26 @@ import { showChangePassword, showLogin } from './login';
 import type { User } from './types';
 import { Workspace } from './workspace';
 import { prefetch } from './queue-data';
-import { parseHash } from './url';
+import { parseHash, screenOf } from './url';
+import { canSee } from './shell';
 
 /**
- * Start: who is logged in (GET /api/auth/me) → the login screen or the workspace. The map code (and
- * MapLibre, its own chunk) starts loading at once, in parallel with that question.
+ * Start: who is logged in (GET /api/auth/me) → the login screen, then the screen the hash names: the
+ * workspace, the reviewer's dashboard or the quality check. For the workspace the map code (and MapLibre,
+ * its own chunk) starts loading at once, in parallel with that question.
  */
 const root = document.getElementById('app')!;
+// a reviewer's home is the coverage dashboard
+const REVIEWER_HOME = '#/dashboard';
+let screen = screenOf(location.hash);
 const mapModule = import('./map/view');
 mapModule.catch(() => undefined);
 // the queue's first page and the map configuration, asked for together with "who is logged in?"
-let pre: ReturnType<typeof prefetch> | undefined = prefetch(parseHash(location.hash));
+let pre: ReturnType<typeof prefetch> | undefined = screen === 'workspace' ? prefetch(parseHash(location.hash)) : undefined;
+// screens are separate pages of one app: moving between them (a link, Back) starts the new one afresh
+addEventListener('hashchange', () => {
+  if (screenOf(location.hash) !== screen) location.reload();
+});
 
 async function currentUser(): Promise<User | undefined> {
   try {
@@ -41,7 +50,19 @@ async function boot() {
   if (!user || user.must_change_password) pre = undefined; // those answered 401/403: ask again after login
   if (!user) user = await showLogin(root);
   if (user.must_change_password) user = await showChangePassword(root, user);
-  const ws = new Workspace(root, user, mapModule, pre);
+  if (!location.hash && user.role === 'reviewer') {
+    history.replaceState(null, '', REVIEWER_HOME);
+    screen = 'dashboard';
+  }
+  if (screen !== 'workspace' && !canSee(user, screen)) {
+    history.replaceState(null, '', '#/');
+    screen = 'workspace';
+  }
+  const ws = screen === 'dashboard'
+    ? new (await import('./dashboard/page')).Dashboard(root, user)
+    : screen === 'qc'
+      ? new (await import('./dashboard/qc')).QcScreen(root, user)
+      : new Workspace(root, user, mapModule, pre);
   // the session ended (logged out elsewhere, expired, disabled): back to the login screen, keeping the link
   let relogging = false;
   onAuthProblem((e) => {

@@ -1,8 +1,32 @@
 import { h, mount } from './dom';
-import { int, num, t, type MessageKey } from './i18n';
+import { dateTime, int, num, t, tMaybe, type MessageKey } from './i18n';
 import { flagLabel } from './labels';
 import { SORTS, STATUSES, type Counts, type ListItem, type Sort, type Status } from './types';
 import type { ViewState } from './url';
+
+/** A dashboard filter in words: 「排除原因：误判变化」, 「首次处理早于 2026-10-31 00:00」. */
+export function describeExtra(key: string, value: string): string {
+  const list = value.split(',').filter(Boolean);
+  switch (key) {
+    case 'reason':
+      return `${t('extra.reason')}${list.map((r) => (r === '-' ? t('extra.none') : tMaybe(`reason.${r}`) ?? r)).join(t('common.listSep'))}`;
+    case 'evidence':
+      return value === '1' ? t('extra.withPhoto') : t('extra.withoutPhoto');
+    case 'first_outcome':
+      return t('extra.neverDecided');
+    case 'first_outcome_from':
+    case 'first_outcome_to':
+    case 'imported_from':
+    case 'imported_to':
+      return `${t(`extra.${key}` as MessageKey)}${dateTime(value)}`;
+    case 'decided_by':
+      return `${t('extra.decided_by')}${list.join(t('common.listSep'))}`;
+    case 'survey':
+      return `${t('extra.survey')}${value}`;
+    default:
+      return `${key}=${value}`;
+  }
+}
 
 /** What the queue asks of the workspace. */
 export interface QueueHost {
@@ -143,7 +167,16 @@ export class QueueView {
         }, flagLabel(f), ' ', h('span', { class: 'n' }, int(n)));
       }));
 
+    const extra = Object.entries(v.extra);
     mount(this.filters,
+      extra.length
+        ? h('div', { class: 'extra-filter', role: 'group', 'aria-label': t('extra.title') },
+          h('span', null, h('b', null, t('extra.title')), ' ', extra.map(([k, val]) => describeExtra(k, val)).join(t('extra.sep'))),
+          h('button', {
+            type: 'button', class: 'icon', id: 'clear-extra', title: t('extra.clear'), 'aria-label': t('extra.clear'),
+            onclick: () => this.host.setFilters({ extra: {} }),
+          }, '×'))
+        : null,
       h('div', { class: 'row' }, this.search),
       h('div', { class: 'row' }, village, batch, sort),
       flagNames.length ? flags : null);

@@ -15,6 +15,23 @@ export interface ViewState {
   sort: Sort;
   z?: number;
   c?: [number, number];
+  /**
+   * Filters a dashboard figure clicks through with (GET /api/polygons's review filters and survey): kept as
+   * the server spells them, shown in the queue as one removable chip.
+   */
+  extra: Record<string, string>;
+}
+
+/** The review filters of GET /api/polygons (server/dashboard/review-filters.ts) plus survey. */
+export const EXTRA_KEYS = [
+  'survey', 'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome', 'imported_from', 'imported_to', 'evidence',
+] as const;
+
+/** Which screen a hash opens: #/dashboard…, #/qc…, else the workspace (#/?…). */
+export function screenOf(hash: string): 'workspace' | 'dashboard' | 'qc' {
+  if (/^#\/dashboard(\?|$)/.test(hash)) return 'dashboard';
+  if (/^#\/qc(\?|$)/.test(hash)) return 'qc';
+  return 'workspace';
 }
 
 export const DEFAULT_STATUS: Status[] = ['pending'];
@@ -43,6 +60,10 @@ export function parseHash(hash: string): ViewState {
     sort: (SORTS as readonly string[]).includes(sort ?? '') ? (sort as Sort) : 'priority',
     z: u.get('z') !== null && Number.isFinite(z) && z >= 0 && z <= 22 ? z : undefined,
     c: c.length === 2 && c.every(Number.isFinite) && Math.abs(c[0]) <= 180 && Math.abs(c[1]) <= 90 ? [c[0], c[1]] : undefined,
+    extra: Object.fromEntries(EXTRA_KEYS.flatMap((k) => {
+      const v = u.get(k)?.trim();
+      return v ? [[k, v.slice(0, 200)]] : [];
+    })),
   };
 }
 
@@ -60,6 +81,7 @@ export function formatHash(s: ViewState): string {
   put('flags', s.flags.join(','));
   put('batch', s.batch);
   put('q', s.q);
+  for (const k of EXTRA_KEYS) put(k, s.extra[k]);
   if (s.sort !== 'priority') put('sort', s.sort);
   if (s.z !== undefined) put('z', Math.round(s.z * 100) / 100);
   if (s.c) put('c', `${s.c[0].toFixed(5)},${s.c[1].toFixed(5)}`);
@@ -68,5 +90,15 @@ export function formatHash(s: ViewState): string {
 
 /** The list/count query of a view: the filters only. */
 export function filterQuery(s: ViewState) {
-  return { status: s.status, village: s.village, flags: s.flags, batch: s.batch, q: s.q };
+  return { status: s.status, village: s.village, flags: s.flags, batch: s.batch, q: s.q, ...s.extra };
+}
+
+/**
+ * The workspace link of a dashboard figure: its filter (GET /api/polygons parameters) as a queue view.
+ * No status in the filter means every status (`status=all`), not the default queue.
+ */
+export function figureHash(filter: Record<string, string>): string {
+  const u = new URLSearchParams(filter);
+  if (!u.has('status')) u.set('status', 'all');
+  return formatHash(parseHash(`#/?${u.toString()}`));
 }

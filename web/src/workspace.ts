@@ -3,9 +3,10 @@ import { debounce, h, isTyping, mount, uuid } from './dom';
 import { confirmDialog, openDialog } from './dialog';
 import { askNote, pickCase, pickDismissReason } from './decide';
 import { renderDetail, renderDetailSkeleton, statusBadge } from './detail';
-import { dateTime, lang, setLang, t, type MessageKey } from './i18n';
+import { dateTime, t, type MessageKey } from './i18n';
 import { QueueView, type QueueHost } from './queue';
 import { toast, type ToastHandle } from './toast';
+import { topBar } from './shell';
 import type {
   Action, BulkOut, Counts, DecisionOut, Detail, DismissReason, History, ListItem, ListResponse, MapConfig, NewCase, Status,
   TileLayerInfo, User,
@@ -90,26 +91,7 @@ export class Workspace implements QueueHost {
   // ---------------------------------------------------------------- layout
 
   private layout() {
-    const u = this.user;
-    const header = h('header', { class: 'top' },
-      h('h1', null, t('app.title')),
-      this.countsEls,
-      h('span', { class: 'spacer' }),
-      u.is_demo ? h('span', { class: 'demo', title: t('app.demoTitle') }, t('app.demo')) : null,
-      h('span', { class: 'who' }, `${u.display_name || u.username} · ${t(`role.${u.role}` as MessageKey)}`),
-      h('button', { type: 'button', class: 'link keys-btn', onclick: () => this.showHelp(), 'aria-keyshortcuts': '?' }, t('app.keys'), ' ', h('kbd', null, '?')),
-      h('button', {
-        type: 'button', class: 'link', lang: lang() === 'zh' ? 'en' : 'zh',
-        onclick: () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); },
-      }, t('app.switchLang')),
-      h('button', {
-        type: 'button', class: 'link',
-        onclick: async () => {
-          await post('/api/auth/logout').catch(() => undefined);
-          location.hash = '';
-          location.reload();
-        },
-      }, t('app.logout')));
+    const header = topBar(this.user, 'workspace', { middle: this.countsEls, help: () => this.showHelp() });
     const mapEl = h('div', { id: 'map', class: 'map' });
     const mapWrap = h('main', { class: 'mapwrap', 'aria-label': t('map.label') }, mapEl,
       h('div', { class: 'map-status', id: 'map-status', hidden: true }));
