@@ -8,6 +8,7 @@
  *   pending | field_check ──link────▶ linked      (to a case)
  *   pending | field_check ──dismiss─▶ dismissed   (reason code)
  *   verified | linked | dismissed ──return (reviewer, comment) | reopen (analyst, note)──▶ pending
+ *   field_check ──reopen (analyst, note)──▶ pending   (a field check requested by mistake is withdrawn)
  */
 import type { Role } from '../auth/guard';
 
@@ -81,7 +82,7 @@ export const RULES: Record<DecisionAction, Rule> = {
   dismiss: { from: ['pending', 'field_check'], to: 'dismissed', roles: ['analyst', 'admin'] },
   request_field_check: { from: ['pending'], to: 'field_check', roles: ['analyst', 'admin'] },
   return: { from: OUTCOMES, to: 'pending', roles: ['reviewer', 'admin'] },
-  reopen: { from: OUTCOMES, to: 'pending', roles: ['analyst', 'admin'] },
+  reopen: { from: [...OUTCOMES, 'field_check'], to: 'pending', roles: ['analyst', 'admin'] },
 };
 
 /** Next status, or null when the action may not start from `from`. */

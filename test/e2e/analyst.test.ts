@@ -179,7 +179,7 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
     await showOnMap(page, second);
     await poll(() => tileStatus(page, second)).toBe('dismissed');
 
-    // undo (U) within a few seconds puts the last one back… there is none for a field check, so decide one more
+    // undo (U) within a few seconds puts the last one back
     const fourth = await selectedId(page);
     await page.waitForSelector('.detail-body:not(.loading) h3');
     await page.keyboard.press('v');
@@ -189,6 +189,14 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
     await poll(() => apiStatus(fourth)).toBe('pending');
     await poll(() => selectedId(page)).toBe(fourth);
     await poll(() => count(page, 'verified')).toBe(1);
+    // a field check requested by mistake is withdrawn the same way
+    await page.waitForSelector('.detail-body:not(.loading) h3');
+    await page.keyboard.press('f');
+    await poll(() => apiStatus(fourth)).toBe('field_check');
+    await page.keyboard.press('u');
+    await poll(() => apiStatus(fourth)).toBe('pending');
+    await poll(() => selectedId(page)).toBe(fourth);
+    await poll(() => count(page, 'field_check')).toBe(1);
 
     // the link holds the selection and the view
     const hash = new URL(page.url()).hash;

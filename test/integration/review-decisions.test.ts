@@ -67,7 +67,7 @@ describeEachDb('review decisions', (backend) => {
     dismiss: [['pending', 'field_check'], 'dismissed'],
     request_field_check: [['pending'], 'field_check'],
     return: [['verified', 'linked', 'dismissed'], 'pending'],
-    reopen: [['verified', 'linked', 'dismissed'], 'pending'],
+    reopen: [['verified', 'linked', 'dismissed', 'field_check'], 'pending'],
   };
   const table = (Object.keys(ALLOWED) as DecisionAction[]).flatMap((action) =>
     STATUSES.map((from) => ({ action, from, ok: ALLOWED[action][0].includes(from), to: ALLOWED[action][1] })),

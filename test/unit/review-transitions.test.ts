@@ -12,7 +12,7 @@ const EXPECTED: [DecisionAction, Status[], Status, Role[]][] = [
   ['dismiss', ['pending', 'field_check'], 'dismissed', ['analyst', 'admin']],
   ['request_field_check', ['pending'], 'field_check', ['analyst', 'admin']],
   ['return', ['verified', 'linked', 'dismissed'], 'pending', ['reviewer', 'admin']],
-  ['reopen', ['verified', 'linked', 'dismissed'], 'pending', ['analyst', 'admin']],
+  ['reopen', ['verified', 'linked', 'dismissed', 'field_check'], 'pending', ['analyst', 'admin']],
 ];
 
 /** a well-formed input for each action */

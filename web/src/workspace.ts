@@ -351,7 +351,7 @@ export class Workspace implements QueueHost {
           btn('action.link', 'L', () => void this.act('link'), { cls: 'act-link', disabled: !id || !open }),
           btn('action.dismiss', 'D', () => void this.act('dismiss'), { cls: 'act-dismiss', disabled: !id || !open }),
           btn('action.request_field_check', 'F', () => void this.act('request_field_check'), { cls: 'act-field', disabled: !id || (status !== 'pending' && !!status) }),
-          status && OUTCOMES.includes(status) ? btn('action.reopen', 'O', () => void this.act('reopen')) : null,
+          status && (OUTCOMES.includes(status) || status === 'field_check') ? btn('action.reopen', 'O', () => void this.act('reopen')) : null,
           h('button', { type: 'button', class: 'act act-share', disabled: !id && !this.checked.size, onclick: () => void this.shareFieldLink() },
             t('action.fieldLink')),
         ]
@@ -692,12 +692,6 @@ export class Workspace implements QueueHost {
 
   private offerUndo(u: Undo, message: string) {
     this.undo?.toast?.close();
-    if (u.action === 'request_field_check') {
-      // there is no way back from field_check to pending: nothing to undo
-      void u.done.then((v) => v && toast(message, { kind: 'ok', ms: 2500 }));
-      this.undo = undefined;
-      return;
-    }
     this.undo = u;
     u.toast = toast(message, { kind: 'ok', ms: UNDO_MS, action: { label: `${t('undo.label')} (U)`, run: () => void this.runUndo() } });
   }
