@@ -40,8 +40,13 @@ interface VillageFeature {
   properties: VillageProps;
 }
 
+export interface VillageCollection {
+  type: 'FeatureCollection';
+  features: VillageFeature[];
+}
+
 export interface Choropleth {
-  update(url: string): Promise<void>;
+  update(data: VillageCollection): Promise<void>;
   resize(): void;
 }
 
@@ -49,7 +54,7 @@ setWorkerUrl(workerUrl);
 
 const parse = (f: Filter | string): Filter => (typeof f === 'string' ? JSON.parse(f) : f);
 
-export async function createChoropleth(container: HTMLElement, url: string, onVillage?: (name: string) => void): Promise<Choropleth> {
+export async function createChoropleth(container: HTMLElement, data: VillageCollection, onVillage?: (name: string) => void): Promise<Choropleth> {
   const map: MapLibre = new MapLibreMap({
     container,
     style: {
@@ -102,10 +107,7 @@ export async function createChoropleth(container: HTMLElement, url: string, onVi
   map.on('mouseenter', 'village-fill', () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', 'village-fill', () => (map.getCanvas().style.cursor = ''));
 
-  const update = async (u: string) => {
-    const res = await fetch(u, { credentials: 'same-origin', headers: { accept: 'application/geo+json' } });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const fc = (await res.json()) as { type: 'FeatureCollection'; features: VillageFeature[] };
+  const update = async (fc: VillageCollection) => {
     await loaded;
     (map.getSource('villages') as GeoJSONSource).setData(fc as never);
     for (const m of markers) m.remove();
@@ -125,7 +127,7 @@ export async function createChoropleth(container: HTMLElement, url: string, onVi
     for (const f of fc.features) if (f.geometry) walk(f.geometry.coordinates);
     if (Number.isFinite(b[0])) map.fitBounds(b, { padding: 24, duration: 0 });
   };
-  await update(url);
+  await update(data);
   return { update, resize: () => map.resize() };
 }
 

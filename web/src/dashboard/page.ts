@@ -15,7 +15,7 @@ import { topBar } from '../shell';
 import type { User } from '../types';
 import { figureHash } from '../url';
 import { barList, countLink, shareBar, weeklyCurve } from './charts';
-import { choroplethLegend, createChoropleth, type Choropleth } from './choropleth';
+import { choroplethLegend, createChoropleth, type Choropleth, type VillageCollection } from './choropleth';
 import type { Coverage, Figure, Overdue } from './types';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
@@ -99,6 +99,9 @@ export class Dashboard {
     const ctrl = (this.ctrl = new AbortController());
     this.body.setAttribute('aria-busy', 'true');
     const q = this.query();
+    // the three requests of the screen go out together: the outlines do not wait for the figures
+    const geo = get<VillageCollection>(`/api/coverage/villages.geojson${qs(q)}`, { signal: ctrl.signal });
+    geo.catch(() => undefined);
     try {
       const [cov, over] = await Promise.all([
         get<Coverage>(`/api/coverage${qs(q)}`, { signal: ctrl.signal }),
@@ -111,9 +114,10 @@ export class Dashboard {
       this.renderFilters(cov);
       this.render(cov, over);
       this.body.setAttribute('aria-busy', 'false');
-      const url = `/api/coverage/villages.geojson${qs(q)}`;
-      if (this.map) await this.map.update(url);
-      else this.map = await createChoropleth(this.mapEl, url, (name) => this.highlightVillage(name));
+      const villages = await geo;
+      if (ctrl.signal.aborted) return;
+      if (this.map) await this.map.update(villages);
+      else this.map = await createChoropleth(this.mapEl, villages, (name) => this.highlightVillage(name));
       this.body.dataset.ready = '1';
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
