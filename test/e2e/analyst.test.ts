@@ -10,19 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Map as MapLibre } from 'maplibre-gl';
 import { freshDb, type TestDb } from '../helpers/db';
+import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp } from '../helpers/api';
-import { generateSample } from '../../scripts/generate-sample';
 import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
 import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
-import { SAMPLE_FILES } from '../../server/sample';
-import { importFile } from '../../server/ingest/import';
 import { createUser } from '../../server/auth/users';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -68,11 +66,7 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
     }
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir } });
-    generateSample({ out: path.join(tmp, 'sample'), scale: 'tiny', seed: 42 });
-    for (const s of SAMPLE_FILES) {
-      const bytes = new Uint8Array(readFileSync(path.join(tmp, 'sample', s.file)));
-      await importFile(db, app.config, { bytes, fileName: s.file, layer: s.layer, user: 'e2e' });
-    }
+    await importTinySample(db, app.config, path.join(tmp, 'sample'));
     for (const [username, displayName, must] of [['ana', '安分析', false], ['bob', '薄同事', false], ['carol', '新同事', true]] as const) {
       await createUser(db, { username, displayName, role: 'analyst', password: PASSWORD, mustChangePassword: must });
     }

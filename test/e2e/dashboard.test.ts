@@ -9,18 +9,16 @@
  * Screenshots (1440×900 and a 390×844 phone) go to test-artifacts/ (gitignored): look at them.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freshDb, type TestDb } from '../helpers/db';
+import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp, type UserClient } from '../helpers/api';
-import { generateSample } from '../../scripts/generate-sample';
 import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
-import { SAMPLE_FILES } from '../../server/sample';
-import { importFile } from '../../server/ingest/import';
 import { createUser } from '../../server/auth/users';
 import type { Coverage } from '../../server/dashboard/coverage';
 
@@ -58,11 +56,7 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     }
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir } });
-    generateSample({ out: path.join(tmp, 'sample'), scale: 'tiny', seed: 42 });
-    for (const s of SAMPLE_FILES) {
-      const bytes = new Uint8Array(readFileSync(path.join(tmp, 'sample', s.file)));
-      await importFile(db, app.config, { bytes, fileName: s.file, layer: s.layer, user: 'e2e' });
-    }
+    await importTinySample(db, app.config, path.join(tmp, 'sample'));
     await createUser(db, { username: 'rev', displayName: '审核甲', role: 'reviewer', password: PASSWORD, mustChangePassword: false });
     reviewerApi = await app.as('reviewer');
     // an afternoon's work: verified, dismissed for two reasons, one field check, in several villages

@@ -15,11 +15,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freshDb, type TestDb } from '../helpers/db';
+import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp, type UserClient } from '../helpers/api';
-import { generateSample } from '../../scripts/generate-sample';
 import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
-import { SAMPLE_FILES } from '../../server/sample';
-import { importFile } from '../../server/ingest/import';
 import { createUser } from '../../server/auth/users';
 import { relate, toGcj02, type LonLat } from '../../web-field/src/geo';
 
@@ -68,11 +66,7 @@ describe.runIf(existsSync(CHROMIUM))('field page on a phone', () => {
     }
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir, TUBAN_DATA_DIR: path.join(tmp, 'data') } });
-    generateSample({ out: path.join(tmp, 'sample'), scale: 'tiny', seed: 42 });
-    for (const s of SAMPLE_FILES) {
-      const bytes = new Uint8Array(readFileSync(path.join(tmp, 'sample', s.file)));
-      await importFile(db, app.config, { bytes, fileName: s.file, layer: s.layer, user: 'e2e' });
-    }
+    await importTinySample(db, app.config, path.join(tmp, 'sample'));
     analyst = await app.as('analyst');
     const list = await analyst.get('/api/polygons', { query: { status: 'pending', limit: 50 } });
     const withVillage = list.body.items.filter((x: { village: string | null }) => x.village);
