@@ -323,15 +323,22 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
     await page.click('button.act-share');
     const url = await page.locator('input.link-url').inputValue();
     expect(url).toMatch(new RegExp(`^${app.url}/f/[A-Za-z0-9_-]{20,}$`));
+    // the dialog lists the links in use, this one first
+    await page.waitForSelector('.links-list li b');
     await page.screenshot({ path: path.join(SHOTS, 'e2e-9b-field-link.png') });
-    await page.keyboard.press('Escape');
     // a fresh browser, no session: the link alone shows that polygon
     const anon = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const p = await anon.newPage();
     await p.goto(url);
     await p.waitForSelector(`text=${code}`);
     const links = await (await fetch(`${app.url}/api/field-links`, { headers: { cookie: cookieHeader(await ctx.cookies()) } })).json();
-    expect(links.items.some((l: { polygon_ids: number[] }) => l.polygon_ids.includes(id!))).toBe(true);
+    const issued = links.items.find((l: { polygon_ids: number[]; state: string }) => l.polygon_ids.includes(id!) && l.state === 'active');
+    expect(issued).toBeTruthy();
+    // revoked from the dialog: the phone's next visit is refused
+    await page.click(`.links-list li[data-link="${issued.id}"] button`);
+    await poll(() => page.locator(`.links-list li[data-link="${issued.id}"]`).count()).toBe(0);
+    expect((await p.goto(url))!.status()).toBe(410);
+    await page.keyboard.press('Escape');
     await anon.close();
   });
 

@@ -1,4 +1,4 @@
-import { ApiError, get, post, qs } from './api';
+import { api, ApiError, get, post, qs } from './api';
 import { debounce, h, isTyping, mount, uuid } from './dom';
 import { confirmDialog, openDialog } from './dialog';
 import { askNote, pickCase, pickDismissReason } from './decide';
@@ -364,22 +364,60 @@ export class Workspace implements QueueHost {
     const ids = this.checked.size ? [...this.checked.keys()] : this.selectedId ? [this.selectedId] : [];
     if (!ids.length) return;
     try {
-      const r = await post<{ url: string; link: { expires_at: string } }>('/api/field-links', { polygon_ids: ids });
+      const r = await post<{ url: string; link: { id: number; expires_at: string } }>('/api/field-links', { polygon_ids: ids });
       await openDialog<null>({
         title: t('fieldLink.title'),
         body: (done) => {
           const input = h('input', { type: 'text', readonly: true, value: r.url, class: 'link-url', autofocus: true }) as HTMLInputElement;
           input.addEventListener('focus', () => input.select());
+          const active = h('div', { class: 'links-active' });
+          void this.renderActiveLinks(active, r.link.id);
           return h('div', { class: 'dlg-body' },
             h('p', null, t('fieldLink.explain', { n: ids.length, until: dateTime(r.link.expires_at) })),
             input,
             h('div', { class: 'dlg-actions' },
               h('button', { type: 'button', onclick: () => { void navigator.clipboard?.writeText(r.url); toast(t('fieldLink.copied'), { kind: 'ok' }); } }, t('fieldLink.copy')),
-              h('button', { type: 'button', onclick: () => done(null) }, t('common.close'))));
+              h('button', { type: 'button', onclick: () => done(null) }, t('common.close'))),
+            active);
         },
       });
     } catch (e) {
-      toast(e instanceof ApiError ? e.message : String(e), { kind: 'error' });
+      toast(e instanceof ApiError ? e.text() : String(e), { kind: 'error' });
+    }
+  }
+
+  /** The caller's links still in use, each revocable at once (a lost phone, a link sent to the wrong person). */
+  private async renderActiveLinks(el: HTMLElement, newId: number) {
+    type Link = { id: number; codes?: string[]; polygon_ids: number[]; expires_at: string; created_by: string };
+    try {
+      const { items } = await get<{ items: Link[] }>('/api/field-links?active=1&limit=50');
+      if (!items.length) {
+        mount(el);
+        return;
+      }
+      mount(el, h('h3', null, t('fieldLink.active', { n: items.length })),
+        h('ul', { class: 'plain links-list' }, items.map((l) => {
+          const codes = l.codes ?? l.polygon_ids.map(String);
+          const li = h('li', { 'data-link': l.id },
+            h('span', null, l.id === newId ? h('b', null, t('fieldLink.thisOne'), ' ') : null,
+              codes.slice(0, 3).join(t('common.listSep')), codes.length > 3 ? ` ${t('fieldLink.more', { n: codes.length - 3 })}` : '',
+              h('small', { class: 'muted' }, ` · ${l.created_by} · ${t('fieldLink.until', { until: dateTime(l.expires_at) })}`)),
+            h('button', {
+              type: 'button', class: 'link danger-link',
+              onclick: async () => {
+                try {
+                  await api('DELETE', `/api/field-links/${l.id}`);
+                  toast(t('fieldLink.revoked'), { kind: 'ok' });
+                  void this.renderActiveLinks(el, newId);
+                } catch (e) {
+                  toast(e instanceof ApiError ? e.text() : String(e), { kind: 'error' });
+                }
+              },
+            }, t('fieldLink.revoke')));
+          return li;
+        })));
+    } catch {
+      mount(el);
     }
   }
 
