@@ -22,8 +22,8 @@ function wrap(r: Runner): Queryable {
       // like pg: rows returned for a SELECT (or RETURNING), rows affected otherwise
       return { rows: res.rows, rowCount: res.fields.length > 0 ? res.rows.length : (res.affectedRows ?? 0) };
     },
-    async copyFrom(sql: string, chunks: Iterable<string>): Promise<number> {
-      const blob = new Blob([...chunks]);
+    async copyFrom(sql: string, chunks: Iterable<string | Uint8Array>): Promise<number> {
+      const blob = new Blob([...chunks] as BlobPart[]); // strings and bytes alike
       const res = await r.query(toBlobCopy(sql), [], { blob });
       return res.affectedRows ?? 0;
     },

@@ -20,7 +20,7 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
       const r = await client.query(sql, params as unknown[]);
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
-    async copyFrom(sql: string, chunks: Iterable<string>): Promise<number> {
+    async copyFrom(sql: string, chunks: Iterable<string | Uint8Array>): Promise<number> {
       const c = client instanceof pg.Pool ? await client.connect() : client;
       try {
         const stream = c.query(copyFromStream(sql));

@@ -14,7 +14,7 @@ export interface Queryable {
    * `COPY ... FROM STDIN` with text-format rows. `sql` must read from STDIN; the PGlite implementation
    * rewrites it to its /dev/blob device. Returns the number of rows copied.
    */
-  copyFrom(sql: string, chunks: Iterable<string>): Promise<number>;
+  copyFrom(sql: string, chunks: Iterable<string | Uint8Array>): Promise<number>;
 }
 
 export interface Db extends Queryable {

@@ -15,6 +15,7 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_index', 'stage_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
   'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_insert',
   'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
+  'parcels_lock_batches', 'parcels_drop_fk', 'parcels_add_fk', 'parcels_find_invalid', 'parcels_invalid_drop',
   'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze',
 ] as const);
@@ -176,15 +177,20 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
    * in ~1 MB chunks as the driver asks for them, so the server parses one chunk while the next is built.
    * Null geometries are skipped and reported.
    */
-  function* buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): Generator<string> {
+  function* buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): Generator<Uint8Array> {
     const rows = new ChunkBuilder();
     let idx = 0;
     try {
       for (const feat of src.features()) {
         idx++;
         if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
-        if (!feat.geometry) { skip(idx, 'null_geometry'); continue; }
-        rows.row(row(idx, feat, toHexEwkb(feat.geometry, settings.workSrid, multi)));
+        // hexEwkb: the reader's shortcut, straight from the file's bytes (checked first: asking for
+        // .geometry would build the GeoJSON it exists to avoid)
+        const wkb = feat.hexEwkb
+          ? feat.hexEwkb(settings.workSrid, multi)
+          : feat.geometry ? toHexEwkb(feat.geometry, settings.workSrid, multi) : null;
+        if (wkb === null) { skip(idx, 'null_geometry'); continue; }
+        rows.row(row(idx, feat, wkb));
         if (rows.ready()) yield rows.take();
       }
     } catch (e) {
@@ -194,7 +200,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         `无法读取第 ${idx} 条记录：${(e as Error).message}`, { record: idx });
     }
     const last = rows.take();
-    if (last) yield last;
+    if (last.length) yield last;
   }
   const isParcels = layer.name === 'cadastral';
   const stageRows = () => buildRows((idx, feat, wkb) => {
@@ -208,6 +214,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
   const result = await db.tx(async (q) => {
     if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
+    if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
     const lay = await resolveLayer(q, declaration, { create: true });
     const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
     if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;
@@ -224,6 +231,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       await q.query(SQL.parcels_clear_overlaps, [region]);
       report.replaced = (await q.query(SQL.parcels_clear, [region])).rowCount;
       await q.query(SQL.parcels_drop_index);
+      await q.query(SQL.parcels_drop_fk);
       const chunks = buildRows((idx, feat, wkb) => {
         const p = feat.properties;
         return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
@@ -232,9 +240,12 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       lap('clear');
       await q.copyFrom(SQL.parcels_copy, chunks);
       lap('copy'); // includes decoding the records and building WKB: they overlap with the server's parsing
-      const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region, batchId])).rowCount;
-      for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region, batchId])).rows) skip(r.record, 'empty_after_repair');
+      await q.query(SQL.parcels_find_invalid, [region, batchId]);
+      const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region])).rowCount;
+      for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region])).rows) skip(r.record, 'empty_after_repair');
+      await q.query(SQL.parcels_invalid_drop);
       lap('repair');
+      await q.query(SQL.parcels_add_fk);
       await q.query(SQL.parcels_index);
       await q.query(SQL.parcels_analyze);
       lap('index');

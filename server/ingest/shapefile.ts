@@ -10,7 +10,7 @@ import { countDeleted, decodeFieldNames, fieldKind, makeRecordReader, parseDbfHe
 import { chooseEncoding } from './encoding';
 import { assertSaneNumbers, checkRange, crsFromOption, crsFromPrj, emptyLayerCrs, inferCrs, transformer } from './crs';
 import { BBox, mapCoords, typeKey } from './geometry';
-import { parseShpGeometries, scanShp, shxRecordCount } from './shp';
+import { isShpRing, parseShpRecords, ringGeometry, ringHexEwkb, scanShp, shxRecordCount, type ShpRing } from './shp';
 import { warning, type Warning } from './warn';
 
 export interface ShapefileParts {
@@ -30,6 +30,26 @@ export const dbfMissing = (name: string) =>
     `shapefile “${name}” 缺少 .dbf 属性表文件，请将 .shp 与同名的 .dbf（以及 .prj、.cpg）一起压缩上传。`,
     { layer: name },
   );
+
+/**
+ * A single-ring polygon read in the work CRS: its EWKB comes straight from the .shp bytes (hexEwkb);
+ * the GeoJSON is built only if something asks for `geometry`. A class, not a closure per record: this
+ * runs 500k times for a district's parcels.
+ */
+class RingFeature implements ReadFeature {
+  private g: Geometry | undefined;
+  constructor(
+    private readonly shp: Uint8Array,
+    private readonly ring: ShpRing,
+    readonly properties: ReadFeature['properties'],
+  ) {}
+  get geometry(): Geometry {
+    return (this.g ??= ringGeometry(this.shp, this.ring));
+  }
+  hexEwkb(srid: number, multi: boolean): string {
+    return ringHexEwkb(this.shp, this.ring, srid, multi);
+  }
+}
 
 export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<ReadResult, 'availableLayers'> {
   const warnings: Warning[] = [];
@@ -82,7 +102,7 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
     );
 
   const bbox = new BBox();
-  const geoms = parseShpGeometries(parts.shp, scan, bbox);
+  const geoms = parseShpRecords(parts.shp, scan, bbox);
 
   assertSaneNumbers(bbox);
   const crs = opts.srs
@@ -97,7 +117,10 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
   const reproject = transformer(crs, opts.workSrid);
 
   const geometryTypes: Record<string, number> = {};
-  for (const g of geoms) geometryTypes[typeKey(g)] = (geometryTypes[typeKey(g)] ?? 0) + 1;
+  for (const g of geoms) {
+    const k = isShpRing(g) ? 'Polygon' : typeKey(g);
+    geometryTypes[k] = (geometryTypes[k] ?? 0) + 1;
+  }
 
   const records = makeRecordReader(dbf, header, fieldDescs, names, enc.codec);
   const reportAnomalies = () => {
@@ -117,9 +140,16 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
       add(warning('dbf_bad_dates', `${a.badDates} date values are not YYYYMMDD and were kept as text.`, `有 ${a.badDates} 个日期值不是 YYYYMMDD 格式，已按文本保留。`));
   };
 
+  const shp = parts.shp;
   function* features(): Generator<ReadFeature> {
     for (let i = 0; i < geoms.length; i++) {
-      const g: Geometry | null = geoms[i];
+      const rec = geoms[i];
+      if (isShpRing(rec)) {
+        if (!reproject) yield new RingFeature(shp, rec, records.read(i));
+        else yield { geometry: mapCoords(ringGeometry(shp, rec), reproject), properties: records.read(i) };
+        continue;
+      }
+      const g: Geometry | null = rec;
       yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: records.read(i) };
     }
     reportAnomalies(); // value problems are only known once every record has been decoded

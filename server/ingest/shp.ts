@@ -152,3 +152,96 @@ export function parseShpGeometries(shp: Uint8Array, scan: ShpScan, bbox: BBox): 
   if (rows.length !== scan.recordCount) throw shpCorrupt(`${rows.length} of ${scan.recordCount} records readable`);
   return rows.map((g) => clean2D(g as Geometry | null, bbox));
 }
+
+/**
+ * A polygon record of exactly one closed ring (≥ 4 points): what almost every cadastral parcel is. It
+ * stays a view of the .shp bytes: the record's XY points are little-endian float64 pairs, exactly the
+ * point layout of WKB, so `ringHexEwkb` writes the row's geometry without building GeoJSON (at 518k
+ * parcels, building and collecting the GeoJSON arrays cost more than the whole server-side COPY).
+ */
+export interface ShpRing {
+  /** byte offset of the first point in the .shp */
+  readonly at: number;
+  readonly points: number;
+}
+export type ShpRecord = Geometry | ShpRing | null;
+export const isShpRing = (r: ShpRecord): r is ShpRing => r !== null && (r as ShpRing).points !== undefined;
+
+/** The GeoJSON shpjs + clean2D give for a ShpRing: a Polygon with that one ring. */
+export function ringGeometry(shp: Uint8Array, r: ShpRing): Geometry {
+  const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
+  const ring: [number, number][] = new Array(r.points);
+  for (let k = 0; k < r.points; k++) ring[k] = [dv.getFloat64(r.at + 16 * k, true), dv.getFloat64(r.at + 16 * k + 8, true)];
+  return { type: 'Polygon', coordinates: [ring] };
+}
+
+const EWKB_SRID = 0x20000000;
+const u32hex = (v: number) => {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32LE(v >>> 0);
+  return b.toString('hex');
+};
+const prefixes = new Map<string, string>();
+/** Hex EWKB of a ShpRing: Polygon, or a one-part MultiPolygon when `multi` (what toHexEwkb writes). */
+export function ringHexEwkb(shp: Uint8Array, r: ShpRing, srid: number, multi: boolean): string {
+  const key = `${srid}/${multi}`;
+  let prefix = prefixes.get(key);
+  if (prefix === undefined) {
+    prefix = multi
+      ? `01${u32hex(6 | EWKB_SRID)}${u32hex(srid)}${u32hex(1)}01${u32hex(3)}${u32hex(1)}`
+      : `01${u32hex(3 | EWKB_SRID)}${u32hex(srid)}${u32hex(1)}`;
+    prefixes.set(key, prefix);
+  }
+  return prefix + u32hex(r.points) + Buffer.from(shp.buffer, shp.byteOffset + r.at, 16 * r.points).toString('hex');
+}
+
+/** One record parsed by shpjs on its own (a copy of the header + that record), then cleaned. */
+function parseOneRecord(shp: Uint8Array, off: number, len: number, type2D: number, bbox: BBox): Geometry | null {
+  const buf = new Uint8Array(100 + 8 + len);
+  buf.set(shp.subarray(0, 100), 0);
+  buf.set(shp.subarray(off, off + 8 + len), 100);
+  const dv = new DataView(buf.buffer);
+  dv.setInt32(24, (108 + len) / 2, false);
+  dv.setInt32(32, type2D, true);
+  let rows: unknown[];
+  try {
+    rows = parseShp(dv);
+  } catch (e) {
+    throw shpCorrupt(`unreadable geometry (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (rows.length !== 1) throw shpCorrupt(`record at byte ${off} unreadable`);
+  return clean2D(rows[0] as Geometry | null, bbox);
+}
+
+/**
+ * Like parseShpGeometries, but single-ring polygon records come back as ShpRing views instead of
+ * GeoJSON. Every other record (holes, several parts, open or too-short rings, null shapes) goes through
+ * shpjs + clean2D one record at a time, so the result is the same as parseShpGeometries gives.
+ */
+export function parseShpRecords(shp: Uint8Array, scan: ShpScan, bbox: BBox): ShpRecord[] {
+  const type2D = base2D(scan.shapeType);
+  if (type2D !== 5 || scan.recordCount === 0) return parseShpGeometries(shp, scan, bbox);
+  const dv = new DataView(shp.buffer, shp.byteOffset, scan.length);
+  const out: ShpRecord[] = new Array(scan.recordCount);
+  let off = 100;
+  for (let i = 0; i < scan.recordCount; i++) {
+    const len = dv.getInt32(off + 4, false) * 2; // checked by scanShp
+    const c = off + 8; // record content: shape type, box, part and point counts, parts, points
+    out[i] = null;
+    if (len >= 4 && dv.getInt32(c, true) !== 0) {
+      const parts = len >= 44 ? dv.getInt32(c + 36, true) : 0;
+      const n = len >= 44 ? dv.getInt32(c + 40, true) : 0;
+      const at = c + 48; // one part: its start index (4 bytes) precedes the points
+      const closed =
+        parts === 1 && n >= 4 && 44 + 4 + 16 * n <= len &&
+        dv.getFloat64(at, true) === dv.getFloat64(at + 16 * (n - 1), true) &&
+        dv.getFloat64(at + 8, true) === dv.getFloat64(at + 16 * (n - 1) + 8, true);
+      if (closed) {
+        for (let k = 0; k < n; k++) bbox.add(dv.getFloat64(at + 16 * k, true), dv.getFloat64(at + 16 * k + 8, true));
+        out[i] = { at, points: n };
+      } else out[i] = parseOneRecord(shp, off, len, type2D, bbox);
+    }
+    off += 8 + len;
+  }
+  return out;
+}

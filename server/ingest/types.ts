@@ -44,6 +44,12 @@ export interface ReadFeature {
   geometry: Geometry | null;
   /** attribute values exactly as delivered (strings decoded, numbers as numbers, dates as 'YYYY-MM-DD') */
   properties: Record<string, string | number | boolean | null>;
+  /**
+   * Optional shortcut some readers give (the shapefile reader, for single-ring polygons already in the
+   * work CRS): the geometry as hex EWKB, the same text toHexEwkb(geometry, srid, multi) gives, written
+   * from the file's bytes without building GeoJSON. When present, geometry is not null.
+   */
+  hexEwkb?(srid: number, multi: boolean): string;
 }
 
 export interface CrsInfo {

@@ -4,7 +4,7 @@ import { sqlSet } from '../db/sql-file';
 const SQL = sqlSet(new URL('./reconcile.sql', import.meta.url), [
   'create_scope', 'clear_scope', 'scope_all', 'scope_ids', 'analyze_scope',
   'snapshot_before', 'snapshot_fill', 'snapshot_clear',
-  'parcels_clear', 'parcels_overlap',
+  'session_settings', 'parcels_clear', 'parcels_overlap_compute', 'parcels_overlap_store', 'parcels_overlap_drop',
   'layer_clear', 'layer_flag', 'layer_assign', 'layer_distance', 'layer_overlap',
   'prior_clear', 'prior_overlap', 'summary', 'changes',
 ] as const);
@@ -50,6 +50,7 @@ export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<Reco
     return r;
   };
 
+  await q.query(SQL.session_settings);
   await q.query(SQL.create_scope);
   await q.query(SQL.clear_scope);
   const scoped =
@@ -63,7 +64,10 @@ export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<Reco
 
   if (o.parcels) {
     await step('parcels_clear', SQL.parcels_clear);
-    await step('parcels_overlap', SQL.parcels_overlap);
+    // computed by a statement that may run in parallel, then stored in one insert (reconcile.sql)
+    await step('parcels_overlap', SQL.parcels_overlap_compute, [o.regionCode, o.polygons === 'all' ? null : o.polygons]);
+    await step('parcels_store', SQL.parcels_overlap_store);
+    await q.query(SQL.parcels_overlap_drop);
   }
 
   const layers = (
