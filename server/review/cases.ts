@@ -11,6 +11,7 @@ import {
 } from './schemas';
 import type { Status } from './transitions';
 import { inTx } from './tx';
+import { claim, fingerprint, store } from './idempotency';
 import { addWorkdays, calendarCovers, today } from './workdays';
 
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
@@ -218,10 +219,19 @@ const notBefore = (path: string, date: string | undefined, discovered: string) =
   }
 };
 
-export async function openCase(db: Db, regionCode: string, actor: Actor, c: NewCase, scope: Scope) {
+/**
+ * POST /api/cases. With a request id, a retry of the same request returns the case the first one opened
+ * (`replayed: true`) instead of opening a second case with the next number.
+ */
+export async function openCase(db: Db, regionCode: string, actor: Actor, c: NewCase, scope: Scope, requestId?: string) {
   return inTx(db, async (q) => {
+    if (requestId) {
+      const prior = await claim(q, regionCode, actor.id, requestId, fingerprint('case', c));
+      if (prior) return { ...(prior as Awaited<ReturnType<typeof getCase>>), replayed: true };
+    }
     const { id } = await createCase(q, regionCode, actor, c, scope);
-    return getCase(q, regionCode, id, scope);
+    const out = await getCase(q, regionCode, id, scope);
+    return requestId ? store(q, regionCode, actor.id, requestId, out) : out;
   });
 }
 

@@ -3,7 +3,6 @@
  * transaction, all or nothing). Every decision is idempotent by the client's request id and leaves one
  * append-only event per polygon.
  */
-import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/guard';
 import type { Db, Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
@@ -15,9 +14,10 @@ import {
   ACTION_LABELS, allowedFrom, checkDecision, invalidTransition, RULES, STATUS_LABELS, transition, type Refusal, type Status,
 } from './transitions';
 import { inTx } from './tx';
+import { claim, fingerprint, store } from './idempotency';
 
 const SQL = sqlSet(new URL('./decisions.sql', import.meta.url), [
-  'claim_request', 'find_request', 'store_response', 'decide_one', 'polygon_state', 'polygon_villages',
+  'decide_one', 'polygon_state', 'polygon_villages',
   'lock_polygons', 'decide_many',
 ] as const);
 
@@ -26,39 +26,6 @@ const polygonNotFound = (id: number) => new AppError('not_found', `No polygon ${
 const visible = (scope: Scope, village: string | null) => !scope || (village !== null && scope.includes(village));
 const actorOf = (p: Principal): Actor => ({ id: p.id, username: p.username });
 
-/** What was asked, minus the request id: the same id with another question is refused. */
-function fingerprint(kind: string, body: object): string {
-  const { request_id: _r, ...rest } = body as { request_id?: string };
-  return createHash('sha256').update(JSON.stringify([kind, rest])).digest('hex');
-}
-
-/**
- * Claims (user, request id) for this transaction. Returns the stored answer when the request was
- * already decided (or was being decided by a concurrent twin, which this call waited for).
- */
-async function claim(q: Queryable, regionCode: string, userId: number, requestId: string, fp: string): Promise<unknown | null> {
-  const c = await q.query(SQL.claim_request, [regionCode, userId, requestId, fp]);
-  if (c.rows.length) return null;
-  const prior = (await q.query<{ fingerprint: string; response: unknown }>(SQL.find_request, [regionCode, userId, requestId])).rows[0];
-  if (!prior || prior.response == null) {
-    throw new AppError('busy', 'The same request is still being processed, try again', '相同请求正在处理中，请重试', 409);
-  }
-  if (prior.fingerprint !== fp) {
-    throw new AppError(
-      'request_id_reused',
-      'This request_id was already used for a different request',
-      '此 request_id 已用于另一个请求',
-      422,
-    );
-  }
-  return prior.response;
-}
-
-async function store<T>(q: Queryable, regionCode: string, userId: number, requestId: string, response: T): Promise<T> {
-  const json = JSON.stringify(response);
-  await q.query(SQL.store_response, [regionCode, userId, requestId, json]);
-  return JSON.parse(json) as T;
-}
 
 /** Refuse early (before any lock) a polygon the caller may not see, so a new case is not opened for it. */
 async function villagesOf(q: Queryable, regionCode: string, ids: number[], scope: Scope): Promise<(string | null)[]> {

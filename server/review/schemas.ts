@@ -53,6 +53,11 @@ export const NewCase = z
   .strict();
 export type NewCase = z.infer<typeof NewCase>;
 
+/** POST /api/cases: a new case, with an optional request id that makes a retry safe. */
+export const OpenCaseBody = NewCase.extend({
+  request_id: z.uuid().optional().describe('client-generated; a retry with the same id returns the case the first request opened'),
+}).strict();
+
 const decisionFields = {
   action: z.enum(DECISION_ACTIONS),
   reason: z.enum(DISMISS_REASONS).optional().describe('dismiss only'),

@@ -9,7 +9,7 @@ import { polygonHistory } from '../review/events';
 import { closeCase, getCase, listCases, openCase, recordStep, updateCase } from '../review/cases';
 import {
   BulkDecisionBody, BulkDecisionOut, CaseDetailQuery, CaseListOut, CaseListQuery, CaseOut, CaseUpdateBody, CloseBody,
-  DecisionBody, DecisionOut, HistoryOut, IdParam, NewCase, StepBody,
+  DecisionBody, DecisionOut, HistoryOut, IdParam, OpenCaseBody, StepBody,
 } from '../review/schemas';
 import { CALENDAR_YEARS, today } from '../review/workdays';
 import {
@@ -86,10 +86,12 @@ export function reviewRoutes(ctx: AppContext) {
   route(r, {
     method: 'post', path: '/api/cases', tags: ['cases'], roles: OFFICERS,
     summary: 'Open an enforcement case (numbered per year)', summary_zh: '立案（按年编号）',
-    body: NewCase, response: CaseOut, status: 201,
+    description: 'With request_id, a retry returns the case the first request opened (200, replayed: true).',
+    body: OpenCaseBody, response: CaseOut, status: 201,
   }, async (req, res) => {
-    const body = NewCase.parse(req.body ?? {});
-    res.status(201).json(await openCase(ctx.db, region, principal(req), body, villageScope(req)));
+    const { request_id, ...body } = OpenCaseBody.parse(req.body ?? {});
+    const out = await openCase(ctx.db, region, principal(req), body, villageScope(req), request_id);
+    res.status('replayed' in out && out.replayed ? 200 : 201).json(out);
   });
 
   route(r, {

@@ -44,6 +44,28 @@ describeEachDb('enforcement cases', (backend) => {
     expect(second.body.steps.map((s: { step: string }) => s.step)).toEqual(['report_to_town']);
   });
 
+  it('opens one case for a retried request (same request_id), and refuses the id for another request', async () => {
+    const request_id = uuid();
+    const body = newCase({ discovered_on: '2023-02-01', party: '重试某', request_id });
+    const first = await A.post('/api/cases', body);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    // the response was lost; the client sends it again, twice at once
+    const [again, twin] = await Promise.all([A.post('/api/cases', body), A.post('/api/cases', body)]);
+    for (const r of [again, twin]) {
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ id: first.body.id, number: first.body.number, replayed: true });
+    }
+    const ledger = await A.get(`/api/cases?year=2023&q=${encodeURIComponent('重试某')}`);
+    expect(ledger.body.items.map((c: { id: number }) => c.id)).toEqual([first.body.id]);
+    const other = await A.post('/api/cases', { ...body, party: '别人' });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('request_id_reused');
+    // no request id: every POST opens a case, as before
+    const a = await A.post('/api/cases', newCase({ discovered_on: '2023-02-01', party: '无编号' }));
+    const b = await A.post('/api/cases', newCase({ discovered_on: '2023-02-01', party: '无编号' }));
+    expect(a.body.id).not.toBe(b.body.id);
+  });
+
   it('numbers stay unique (and gapless) under concurrency', async () => {
     const n = 30;
     const all = await Promise.all(Array.from({ length: n }, (_, i) => A.post('/api/cases', newCase({ discovered_on: '2022-03-01', party: `当事人${i}` }))));
