@@ -3,7 +3,7 @@
  * ratios, never absolute times on these noisy machines).
  *
  *   DATABASE_URL=postgres://root@127.0.0.1:5432/tuban_bench_tiles npm run bench:tiles -- [--load-sample] \
- *       [--seed-synthetic 50000] [--tiles 20] [--runs 3] [--append-docs]
+ *       [--seed-synthetic 50000] [--tiles 20] [--runs 3] [--append-docs] [--auth session|none]
  *
  * Data: whatever the database holds (district scale expected). On an empty database:
  *   --load-sample        generate the synthetic district (scripts/generate-sample.ts --scale district, cached in
@@ -14,8 +14,11 @@
  * Tiles: the tiles at z12/z14/z16 holding `--tiles` sampled survey polygons, plus the densest tile of each zoom;
  * parcels at z16 likewise.
  * Reference: the raw pg_tileserv-style ST_AsMVT query for the same tile on a plain pg connection.
- * tuban: GET /tiles/{layer}/{z}/{x}/{y}.mvt through the real app on port 0 (data version query + tile query +
- *        HTTP). Also shown: the JS encoder (what the embedded database uses) on the same server, same tiles.
+ * tuban: GET /tiles/{layer}/{z}/{x}/{y}.mvt through the real app on port 0 (session check + tile query, which
+ *        reads the data versions in the same statement + HTTP). `--auth session` (default): a real account
+ *        (`bench-tiles`, analyst) and bearer token through the real session middleware, as a browser pays it;
+ *        `--auth none`: a fixed principal injected instead (how figures before 2026-11-27 were taken).
+ *        Also shown: the JS encoder (what the embedded database uses) on the same server, same tiles.
  * Targets: median HTTP / raw ≤ 1.3 per zoom; no tile over 500 KB.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,8 @@ import pino from 'pino';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
 import { createApp } from '../../server/app';
+import { authenticate, createSession, revokeSession } from '../../server/auth/session';
+import { createUser, findUserByUsername } from '../../server/auth/users';
 import { loadConfig } from '../../server/config';
 import { migrate } from '../../server/db/migrate';
 import { openPostgres } from '../../server/db/postgres';
@@ -47,8 +52,15 @@ const { values } = parseArgs({
     tiles: { type: 'string', default: '20' },
     runs: { type: 'string', default: '3' },
     'append-docs': { type: 'boolean', default: false },
+    // session: a real account and bearer token through the real session middleware (what a browser pays);
+    // none: a fixed principal injected instead (the figures before 2026-11-27's session cache)
+    auth: { type: 'string', default: 'session' },
   },
 });
+if (values.auth !== 'session' && values.auth !== 'none') {
+  console.error('--auth session|none');
+  process.exit(2);
+}
 if (!values.url) {
   console.error('Set DATABASE_URL (or --url) to a PostgreSQL/PostGIS database; it is created when missing.');
   process.exit(2);
@@ -213,13 +225,23 @@ async function main() {
   // (ST_AsMVTGeom is costed high), 2–7× slower on these tiles than the index scan
   const raw = new pg.Client({ connectionString: url, options: '-c jit=off -c max_parallel_workers_per_gather=0' });
   await raw.connect();
+  const silent = pino({ level: 'silent' });
+  let session: { token: string } | undefined;
+  if (values.auth === 'session') {
+    const u = (await findUserByUsername(db, 'bench-tiles')) ??
+      (await createUser(db, { username: 'bench-tiles', role: 'analyst', displayName: 'tiles benchmark', mustChangePassword: false })).user;
+    session = await createSession(db, u.id, 'scripts/bench/tiles.ts');
+  }
   const app = createApp({
-    config, db, log: pino({ level: 'silent' }),
-    authenticate: (req, _res, next) => {
-      req.principal = { id: 0, username: 'bench', displayName: 'bench', role: 'analyst', villages: null };
-      next();
-    },
+    config, db, log: silent,
+    authenticate: session
+      ? await authenticate({ config, db, log: silent })
+      : (req, _res, next) => {
+        req.principal = { id: 0, username: 'bench', displayName: 'bench', role: 'analyst', villages: null };
+        next();
+      },
   });
+  const authHeader: Record<string, string> = session ? { authorization: `Bearer ${session.token}` } : {};
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -234,7 +256,7 @@ async function main() {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const get = (u: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; etag: string; body: Buffer }>((resolve, reject) => {
-      http.get(u, { agent, headers }, (r) => {
+      http.get(u, { agent, headers: { ...authHeader, ...headers } }, (r) => {
         const chunks: Buffer[] = [];
         r.on('data', (d: Buffer) => chunks.push(d));
         r.on('end', () => resolve({ status: r.statusCode ?? 0, etag: String(r.headers.etag ?? ''), body: Buffer.concat(chunks) }));
@@ -321,6 +343,7 @@ async function main() {
   agent.destroy();
   server.closeAllConnections();
   server.close();
+  if (session) await revokeSession(db, session.token);
   await raw.end();
   await db.close();
 
@@ -341,8 +364,9 @@ DATABASE_URL=postgres://root@127.0.0.1:5432/tuban_bench_tiles npm run bench:tile
 Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, PostgreSQL + PostGIS (${db.kind}). Data: ${sizes.p.toLocaleString('en-US')} survey
 polygons, ${sizes.c.toLocaleString('en-US')} parcels — ${data}. Tiles: those holding ${nTiles} sampled features plus the densest tile of
 each zoom; ${runs} runs per tile, raw and HTTP interleaved. **raw** = the plain pg_tileserv-style \`ST_AsMVT\` query for the
-tile on its own connection (parallel workers off: its best plan; the planner's default parallel seq scan was several times slower); **HTTP** = \`GET /tiles/{layer}/{z}/{x}/{y}.mvt\` on the real app (data-version query, tile
-query with scope/area floor/cap, ETag, HTTP); **JS encoder** = the embedded database's path (GeoJSON rows +
+tile on its own connection (parallel workers off: its best plan; the planner's default parallel seq scan was several times slower); **HTTP** = \`GET /tiles/{layer}/{z}/{x}/{y}.mvt\` on the real app (${values.auth === 'session'
+    ? 'logged in: bearer token through the real session middleware'
+    : 'no session check: a fixed principal injected'}; tile query with the data versions, scope/area floor/cap, ETag, HTTP); **JS encoder** = the embedded database's path (GeoJSON rows +
 geojson-vt + vt-pbf) run on the same server, for comparison; **304** = the same request with its ETag in
 If-None-Match (what a browser sends each time: \`Cache-Control: private, no-cache\`); **HTTP floor** = \`GET /api/health\`
 (one \`SELECT 1\` through the same middleware chain): the fixed cost of any request to this app. Parcels below z15: 204 in ${ms(z12parcels.ms)} ms (no tile query).

@@ -3,7 +3,14 @@
  *
  *   npm run bench:web                                  sizes only (builds dist/web when stale)
  *   npm run bench:web -- --url http://127.0.0.1:3000 --user demo-analyst --password demo-analyst-2020 \
- *       [--runs 5] [--append-docs]
+ *       [--runs 5] [--append-docs] [--dist DIR] [--trace]
+ *
+ * --dist DIR   weigh (and build when stale) DIR instead of dist/web; serve it with TUBAN_WEB_DIR=DIR, e.g. to
+ *              compare two builds side by side on two ports without touching the shared dist/web.
+ * --trace      print each app run's waterfall: every resource the page fetched (ms since navigation start),
+ *              the map's milestones (created, camera, style loaded, first idle) and when each vector source's
+ *              last tile before the first idle arrived (tiles are fetched by the worker, so they are not in
+ *              the page's resource timing).
  *
  * Sizes: gzip of every built chunk. "app" is everything but maplibre-gl (its JS chunk, CSS and worker, split
  * off with manualChunks in vite.config.ts); target ≤ 150 KB gzip.
@@ -25,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { buildWeb, isWebBuildFresh, WEB_OUT } from '../build-web-if-needed';
+import { buildWeb, isWebBuildFresh, WEB_OUT as DEFAULT_OUT } from '../build-web-if-needed';
 
 const { values } = parseArgs({
   options: {
@@ -35,9 +42,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     'append-docs': { type: 'boolean', default: false },
     build: { type: 'boolean', default: false },
+    // a build directory other than dist/web (built there when stale; serve it with TUBAN_WEB_DIR)
+    dist: { type: 'string' },
+    // print each app run's waterfall: resource timings and the map's own milestones
+    trace: { type: 'boolean', default: false },
   },
 });
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB_OUT = values.dist ? path.resolve(values.dist) : DEFAULT_OUT;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--no-first-run', '--disable-sync'];
@@ -98,6 +110,19 @@ window.__ref = new Promise((resolve) => map.once('idle', () => resolve({ firstId
   features: map.querySourceFeatures('survey', { sourceLayer: 'survey' }).length })));
 </script></body></html>`;
 
+/** In the page: every resource (start → end, ms since navigation start, KB) and the map's milestones. */
+function waterfall(): string {
+  const w = window as unknown as { __tuban?: { metrics?: Record<string, number> } };
+  const rows = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+    .map((e) => ({ at: e.startTime, line: `${e.startTime.toFixed(0).padStart(6)} → ${e.responseEnd.toFixed(0).padStart(6)}  ${(e.transferSize / 1024).toFixed(1).padStart(7)} KB  ${e.name.replace(location.origin, '')}` }));
+  for (const [k, v] of Object.entries(w.__tuban?.metrics ?? {})) if (typeof v === 'number' && k.endsWith('At')) rows.push({ at: v, line: `${v.toFixed(0).padStart(6)}   map: ${k}` });
+  const tilesAt = (w.__tuban?.metrics as { tilesAt?: Record<string, number> } | undefined)?.tilesAt ?? {};
+  for (const [k, v] of Object.entries(tilesAt)) rows.push({ at: v, line: `${v.toFixed(0).padStart(6)}   map: last ${k} tile in` });
+  const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+  if (nav) rows.push({ at: nav.responseEnd, line: `${nav.responseEnd.toFixed(0).padStart(6)}   document received` }, { at: nav.domContentLoadedEventEnd, line: `${nav.domContentLoadedEventEnd.toFixed(0).padStart(6)}   DOMContentLoaded` });
+  return rows.sort((a, b) => a.at - b.at).map((r) => `    ${r.line}`).join('\n');
+}
+
 async function renderRuns(browser: Browser, base: string, runs: number) {
   const token = await login(base);
   const host = new URL(base);
@@ -122,6 +147,7 @@ async function renderRuns(browser: Browser, base: string, runs: number) {
         return { ...r, center: [c.lng, c.lat] as [number, number], zoom: t.map.getZoom() };
       });
       if (!m.surveyFeaturesAtFirstIdle) throw new Error('the first idle map held no survey features: is --url a server with survey data?');
+      if (values.trace) log(await page.evaluate(waterfall));
       app.push(m.firstIdleAt);
       camera ??= { center: m.center, zoom: m.zoom };
       features = m.surveyFeaturesAtFirstIdle;
@@ -149,7 +175,7 @@ async function renderRuns(browser: Browser, base: string, runs: number) {
 }
 
 async function main() {
-  if (values.build || !isWebBuildFresh()) {
+  if (values.build || !isWebBuildFresh(WEB_OUT)) {
     log('building dist/web…');
     await buildWeb(WEB_OUT, { quiet: true });
   }

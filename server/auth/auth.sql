@@ -65,7 +65,7 @@ RETURNING expires_at;
 -- name: session_lookup
 -- $1 token_hash, $2 seconds after which last_seen_at is refreshed (sliding expiry, without a write per request)
 SELECT u.id, u.username, u.display_name, u.role, u.villages, u.must_change_password,
-       s.last_seen_at < now() - make_interval(secs => $2::double precision) AS stale
+       s.last_seen_at < now() - make_interval(secs => $2::double precision) AS stale, s.expires_at
 FROM user_session s JOIN app_user u ON u.id = s.user_id
 WHERE s.token_hash = $1::text AND s.expires_at > now() AND NOT u.disabled;
 

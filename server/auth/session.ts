@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context';
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
-import type { Role } from './guard';
 import { toPrincipal } from './users';
+import {
+  CACHEABLE_PATH, cachedSession, dropSession, forgetSession, rememberSession, sessionGeneration, type SessionRow,
+} from './session-cache';
 
 /**
  * Sessions: a random 256-bit token, sent as an HTTP-only cookie (browsers) or `Authorization: Bearer`
@@ -34,7 +36,9 @@ export async function createSession(q: Queryable, userId: number, userAgent?: st
 }
 
 export async function revokeSession(q: Queryable, token: string) {
-  await q.query(SQL.session_delete, [hashToken(token)]);
+  const hash = hashToken(token);
+  await q.query(SQL.session_delete, [hash]);
+  forgetSession(hash);
 }
 
 /** The caller's token and how it came: `Authorization: Bearer` wins over the cookie. */
@@ -73,16 +77,6 @@ export function clearSessionCookie(req: Request, res: Response) {
   res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
 }
 
-interface SessionRow {
-  id: number;
-  username: string;
-  display_name: string;
-  role: Role;
-  villages: string[] | null;
-  must_change_password: boolean;
-  stale: boolean;
-}
-
 /** What a user who must change their password may still call. */
 const WHILE_MUST_CHANGE = new Set(['/api/auth/me', '/api/auth/password', '/api/auth/logout', '/api/auth/login', '/api/health', '/api/openapi.json']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -90,6 +84,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Middleware that sets req.principal from the session, or leaves it unset (anonymous: guarded routes
  * answer 401). An unknown or expired cookie is cleared.
+ *
+ * Map tiles (GET/HEAD under /tiles, /map-files) may be answered from a lookup made in the last
+ * SESSION_CACHE_MS (session-cache.ts: what that means for a revoked session); everything else asks the
+ * database every time.
  */
 export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
   await ctx.db.query(SQL.sessions_prune);
@@ -97,8 +95,13 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
     const t = sessionToken(req);
     if (!t) return next();
     const hash = hashToken(t.token);
-    const s = (await ctx.db.query<SessionRow>(SQL.session_lookup, [hash, TOUCH_AFTER_SECONDS])).rows[0];
+    const cacheable = SAFE_METHODS.has(req.method) && CACHEABLE_PATH.test(req.path);
+    let s = cacheable ? cachedSession(ctx.db, hash) : undefined;
+    if (s) return admit(req, s, next);
+    const generation = sessionGeneration();
+    s = (await ctx.db.query<SessionRow>(SQL.session_lookup, [hash, TOUCH_AFTER_SECONDS])).rows[0];
     if (!s) {
+      dropSession(hash);
       if (t.via === 'cookie') clearSessionCookie(req, res);
       return next();
     }
@@ -113,14 +116,22 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
     }
     if (s.stale) {
       const r = await ctx.db.query<{ expires_at: Date }>(SQL.session_touch, [hash, SESSION_TTL_SECONDS]);
-      // the browser's cookie expiry slides with the session
-      if (t.via === 'cookie' && r.rows[0]) setSessionCookie(req, res, t.token, new Date(r.rows[0].expires_at));
+      if (r.rows[0]) {
+        s = { ...s, stale: false, expires_at: r.rows[0].expires_at };
+        // the browser's cookie expiry slides with the session
+        if (t.via === 'cookie') setSessionCookie(req, res, t.token, new Date(r.rows[0].expires_at));
+      }
     }
-    req.principal = toPrincipal(s);
-    // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
-    if (s.must_change_password && /^\/(api|tiles|ogc|reports)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
-      return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
-    }
-    next();
+    rememberSession(ctx.db, hash, s, generation);
+    admit(req, s, next);
   };
+}
+
+function admit(req: Request, s: SessionRow, next: NextFunction) {
+  req.principal = toPrincipal(s);
+  // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
+  if (s.must_change_password && /^\/(api|tiles|ogc|reports)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
+    return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
+  }
+  next();
 }

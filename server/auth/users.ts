@@ -4,6 +4,7 @@ import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 import type { Principal, Role } from './guard';
 import { attemptSucceeded, beginAttempt } from './limiter';
+import { forgetUserSessions } from './session-cache';
 import { dummyHash, generatePassword, hashPassword, needsRehash, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './password';
 
 /** Accounts: the one module that writes app_user (routes, CLI and first start all come through here). */
@@ -138,6 +139,15 @@ export interface UserPatch {
  * the system without an enabled admin.
  */
 export async function updateUser(db: Db, id: number, p: UserPatch): Promise<User> {
+  try {
+    return await updateUserTx(db, id, p);
+  } finally {
+    // after the commit (or the failure): remembered lookups of this user must not outlive the change
+    forgetUserSessions(id);
+  }
+}
+
+async function updateUserTx(db: Db, id: number, p: UserPatch): Promise<User> {
   return db.tx(async (q) => {
     const admins = (await q.query<{ id: number }>(SQL.enabled_admins)).rows.map((r) => r.id);
     const losesAdmin = (p.role !== undefined && p.role !== 'admin') || p.disabled === true;
@@ -169,6 +179,7 @@ export async function resetPassword(db: Db, id: number): Promise<string> {
     await q.query(SQL.user_set_password, [id, hash, true]);
     await q.query(SQL.sessions_delete_user, [id, null]);
   });
+  forgetUserSessions(id);
   return password;
 }
 
@@ -180,6 +191,7 @@ export async function changePassword(db: Db, u: Pick<UserRow, 'id' | 'username'>
     await q.query(SQL.user_set_password, [u.id, hash, false]);
     await q.query(SQL.sessions_delete_user, [u.id, keepTokenHash]);
   });
+  forgetUserSessions(u.id);
 }
 
 /**

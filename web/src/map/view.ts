@@ -1,5 +1,5 @@
 import {
-  addProtocol, LngLatBounds, Map as MapLibre, NavigationControl, ScaleControl, setWorkerUrl,
+  addProtocol, LngLatBounds, Map as MapLibre, NavigationControl, prewarm, ScaleControl, setWorkerUrl,
   type LayerSpecification, type MapGeoJSONFeature,
 } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
@@ -12,6 +12,10 @@ import { patternImages } from './patterns';
 
 // the bundle is not next to maplibre's own worker file: tell it where the build put it
 setWorkerUrl(workerUrl);
+// Start the tile worker now: this module loads at boot, in parallel with the login check and the queue's
+// first page, so the worker script (~500 KB) is fetched and compiled while those are on the wire instead of
+// after the map is created.
+prewarm();
 
 export interface MapViewOptions {
   container: HTMLElement;
@@ -32,6 +36,8 @@ export interface MapMetrics {
   cameraAt?: number;
   firstIdleAt?: number;
   surveyFeaturesAtFirstIdle?: number;
+  /** when each source's last tile before the first idle arrived (ms since navigation start) */
+  tilesAt?: Record<string, number>;
 }
 
 declare global {
@@ -90,6 +96,12 @@ export class MapView {
     window.__tuban = { ...(window.__tuban ?? {}), map: this.map, metrics: this.metrics };
     window.__tuban.firstIdle = new Promise((resolve) => (this.resolveFirstIdle = resolve));
     this.map.once('load', () => (this.metrics.loadedAt = performance.now()));
+    const tilesAt: Record<string, number> = (this.metrics.tilesAt = {});
+    const onData = (e: { dataType?: string; sourceId?: string; tile?: unknown }) => {
+      if (e.dataType === 'source' && e.tile && e.sourceId) tilesAt[e.sourceId] = performance.now();
+    };
+    this.map.on('data', onData);
+    void window.__tuban.firstIdle.then(() => this.map.off('data', onData));
     this.bindPointer();
     this.buildPanel();
     this.whenReady(() => this.applyImageryMode());
