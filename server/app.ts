@@ -50,13 +50,13 @@ export function createApp(o: AppOptions) {
   app.use(express.json({ limit: '1mb' }));
   app.use(o.authenticate);
   app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
+  app.use(tileRoutes(ctx)); // early: a map view asks for dozens of tiles, each pays every router in front of it
   app.use(healthRoutes(ctx));
   app.use(authRoutes(ctx));
   app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id
   app.use(polygonRoutes(ctx));
   app.use(reviewRoutes(ctx));
   app.use(importRoutes(ctx));
-  app.use(tileRoutes(ctx));
   app.use(dashboardRoutes(ctx));
   app.use(exportRoutes(ctx));
   app.use(ogcRoutes(ctx));

@@ -98,6 +98,12 @@ describeEachDb('import → reconcile → query', (backend) => {
     expect(r.reconcile!.polygons).toBe(7);
     const stored = await db.query(`SELECT report FROM import_batch WHERE id = $1`, [r.batch_id]);
     expect((stored.rows[0] as any).report.stored).toBe(7);
+    // the reconciliation rewrote every polygon: the import vacuums after its commit (load.sql), PGlite
+    // having no autovacuum
+    expect(r.timings.vacuum).toBeGreaterThanOrEqual(0);
+    const v = await db.query<{ vacuumed: boolean }>(
+      `SELECT last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname = 'survey_polygon'`);
+    expect(v.rows[0].vacuumed).toBe(true);
   });
 
   it('computes every parcel overlap, its share and the largest parcel as turf does', async () => {

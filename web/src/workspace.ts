@@ -114,6 +114,20 @@ export class Workspace implements QueueHost {
     // decides it); the whole survey's extent only when the queue is empty (at district scale that view alone
     // holds tens of thousands of polygons)
     const linkView = v.c && v.z !== undefined;
+    // the map (style, worker, GL context) starts now, not after the queue's first page: at zoom 0 no layer
+    // asks for tiles, and everything is ready when the camera comes
+    const mapReady = Promise.all([config, this.mapModule]).then(([cfg, mod]) => mod.createMapView({
+      container: document.getElementById('map')!,
+      config: cfg,
+      onSelect: (id, m) => (m.toggle && this.canDecide ? this.toggleCheck(id) : this.select(id, { fly: false })),
+      onBoxSelect: (ids, bbox) => void this.boxSelect(ids, bbox),
+      onMove: (c, z) => {
+        this.view.c = c;
+        this.view.z = z;
+        this.writeHash();
+      },
+    }));
+    mapReady.catch(() => undefined);
     const start = v.p ?? (linkView ? undefined : await list.then(() => this.items[0]?.id));
     const camera: Promise<{ bbox?: [number, number, number, number]; center?: [number, number]; zoom?: number }> =
       linkView
@@ -126,20 +140,7 @@ export class Workspace implements QueueHost {
     // the detail panel need not wait for the map
     if (start) void list.then(() => this.select(start, { fly: false, scroll: true }));
     try {
-      // the map starts while the camera is still being worked out: at zoom 0 no layer asks for tiles, but the
-      // worker, the style and the GL context are ready when the camera comes
-      const [cfg, mod] = await Promise.all([config, this.mapModule]);
-      this.map = await mod.createMapView({
-        container: document.getElementById('map')!,
-        config: cfg,
-        onSelect: (id, m) => (m.toggle && this.canDecide ? this.toggleCheck(id) : this.select(id, { fly: false })),
-        onBoxSelect: (ids, bbox) => void this.boxSelect(ids, bbox),
-        onMove: (c, z) => {
-          this.view.c = c;
-          this.view.z = z;
-          this.writeHash();
-        },
-      });
+      this.map = await mapReady;
       this.map.setInitialView(await camera);
       if (this.selectedId) this.map.setSelected(this.selectedId);
       if (this.checked.size) this.map.setChecked([...this.checked.keys()]);
