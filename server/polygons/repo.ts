@@ -52,7 +52,11 @@ export function polygonWhere(f: Omit<PolygonFilter, 'sort' | 'limit' | 'offset'>
     where.push(`(p.village_name = ANY($${params.length}::text[])${none ? ' OR p.village_name IS NULL' : ''})`);
   }
   if (f.flags?.length) add((n) => `p.flags @> ${n}::text[]`, f.flags);
-  if (f.status?.length) add((n) => `p.status = ANY(${n}::text[])`, f.status);
+  // one status (the default queue) as a plain equality: `= ANY(array)` hides from the planner that the queue
+  // index (region_code, status, priority DESC) already gives the priority order, and the top 100 of 50k
+  // pending polygons then cost a full scan and sort (district: 114 ms against 0.6 ms)
+  if (f.status?.length === 1) add((n) => `p.status = ${n}`, f.status[0]);
+  else if (f.status?.length) add((n) => `p.status = ANY(${n}::text[])`, f.status);
   if (f.batch !== undefined) add((n) => `(p.batch_id = ${n} OR p.first_batch_id = ${n})`, f.batch);
   if (f.survey) add((n) => `p.survey = ${n}`, f.survey);
   if (f.q) add((n) => `p.code ILIKE ${n}`, `%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
