@@ -1,6 +1,6 @@
 /**
  * The field page (web-field/ → dist/field), built when missing or older than its sources (web-field/,
- * vite.field.config.ts, package-lock.json). `npm start` runs it through scripts/build-web-if-needed.ts
+ * vite.field.config.ts, package-lock.json, and the i18n core it shares with web/). `npm start` runs it through scripts/build-web-if-needed.ts
  * (prestart); on its own:
  *
  *   tsx scripts/build-field-if-needed.ts [--force]
@@ -13,7 +13,7 @@ import { newestMtime } from './newest-mtime';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FIELD_OUT = path.join(ROOT, 'dist', 'field');
 
-export const newestFieldSourceMtime = () => newestMtime(ROOT, ['web-field'], ['vite.field.config.ts', 'package-lock.json']);
+export const newestFieldSourceMtime = () => newestMtime(ROOT, ['web-field'], ['vite.field.config.ts', 'package-lock.json', 'web/src/i18n/core.ts']);
 
 /** True when `outDir` holds a field build at least as new as every source. */
 export function isFieldBuildFresh(outDir = FIELD_OUT): boolean {
