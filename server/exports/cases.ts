@@ -5,12 +5,11 @@
  * a page at a time.
  */
 import type { Response } from 'express';
-import ExcelJS from 'exceljs';
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { listCases, type CaseFilter } from '../review/cases';
 import { CASE_STEP_LABELS, CASE_STEPS, type CaseStep } from '../review/schemas';
-import { BOM, csvLine, ResponseSink } from './stream';
+import { pageCells, primed, streamCsv, streamXlsx } from './stream';
 
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), ['case_steps', 'case_polygons', 'case_notes'] as const);
 
@@ -119,54 +118,14 @@ export const CASE_COLUMNS: Column[] = [
 
 export const CASE_HEADERS = CASE_COLUMNS.map((c) => c.header);
 
-async function primed<T>(it: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
-  const first = await it.next();
-  return (async function* () {
-    if (first.done) return;
-    yield first.value;
-    yield* it;
-  })();
-}
-
 export async function casesXlsx(q: Queryable, f: CaseExportFilter, res: Response, onStart: () => void): Promise<number> {
   const pages = await primed(casePages(q, f));
   onStart();
-  const sink = new ResponseSink(res);
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: true, useSharedStrings: false });
-  wb.creator = 'tuban';
-  const ws = wb.addWorksheet('案件台账', { views: [{ state: 'frozen', ySplit: 1 }], pageSetup: { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
-  ws.columns = CASE_COLUMNS.map((c) => ({ width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
-  const head = ws.addRow(CASE_HEADERS);
-  head.font = { bold: true };
-  head.alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
-  head.commit();
-  let seq = 0;
-  for await (const page of pages) {
-    for (const c of page) {
-      seq++;
-      ws.addRow(CASE_COLUMNS.map((col) => col.value(c, seq))).commit();
-    }
-    await sink.drained();
-  }
-  ws.commit();
-  await wb.commit();
-  return seq;
+  return streamXlsx(res, '案件台账', CASE_COLUMNS, pageCells(pages, (c, seq) => CASE_COLUMNS.map((col) => col.value(c, seq))));
 }
 
 export async function casesCsv(q: Queryable, f: CaseExportFilter, res: Response, onStart: () => void): Promise<number> {
   const pages = await primed(casePages(q, f));
   onStart();
-  const sink = new ResponseSink(res);
-  await sink.write(BOM + csvLine(CASE_HEADERS));
-  let seq = 0;
-  for await (const page of pages) {
-    let chunk = '';
-    for (const c of page) {
-      seq++;
-      chunk += csvLine(CASE_COLUMNS.map((col) => col.value(c, seq)));
-    }
-    await sink.write(chunk);
-  }
-  res.end();
-  return seq;
+  return streamCsv(res, CASE_HEADERS, pageCells(pages, (c, seq) => CASE_COLUMNS.map((col) => col.value(c, seq))));
 }

@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Response } from 'express';
-import ExcelJS from 'exceljs';
 import { Zip, ZipDeflate } from 'fflate';
 import type { MultiPolygon } from 'geojson';
 import type { Queryable } from '../db/types';
@@ -19,7 +18,7 @@ import { esriWktForEpsg, isCgcs2000Epsg } from '../shapefile/prj';
 import { DISMISS_REASON_LABELS, STATUS_LABELS, type Status } from '../review/transitions';
 import { filterWhere, shiftParams, type BaseFilter, type ReviewFilterQuery } from '../dashboard/filters';
 import { FLAG_LABELS } from '../dashboard/coverage';
-import { BOM, csvLine, ResponseSink } from './stream';
+import { pageCells, primed, ResponseSink, streamCsv, streamXlsx } from './stream';
 
 const SQL = sqlSet(new URL('./polygons.sql', import.meta.url), ['ledger_page', 'geojson_page', 'layer_titles', 'work_crs_wkt'] as const);
 
@@ -136,62 +135,18 @@ export const LEDGER_COLUMNS: LedgerColumn[] = [
 
 export const LEDGER_HEADERS = LEDGER_COLUMNS.map((c) => c.header);
 
-/**
- * Runs the first page before anything is sent, so a failing query still answers a JSON error; after the
- * headers a failure can only cut the download (the client sees a truncated file, the log the error).
- */
-async function primed<T>(it: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
-  const first = await it.next();
-  return (async function* () {
-    if (first.done) return;
-    yield first.value;
-    yield* it;
-  })();
-}
-
 export async function ledgerXlsx(q: Queryable, e: PolygonExport, res: Response, onStart: () => void): Promise<number> {
   const labels = await flagLabels(q);
   const pages = await primed(ledgerPages(q, e));
   onStart();
-  const sink = new ResponseSink(res);
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: true, useSharedStrings: false });
-  wb.creator = 'tuban';
-  const ws = wb.addWorksheet('图斑台账', { views: [{ state: 'frozen', ySplit: 1 }], pageSetup: { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
-  ws.columns = LEDGER_COLUMNS.map((c) => ({ key: c.key, width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
-  const head = ws.addRow(LEDGER_HEADERS);
-  head.font = { bold: true };
-  head.alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
-  head.commit();
-  let seq = 0;
-  for await (const page of pages) {
-    for (const r of page) {
-      seq++;
-      ws.addRow(LEDGER_COLUMNS.map((c) => c.value(r, seq, labels))).commit();
-    }
-    await sink.drained();
-  }
-  ws.commit();
-  await wb.commit();
-  return seq;
+  return streamXlsx(res, '图斑台账', LEDGER_COLUMNS, pageCells(pages, (r, seq) => LEDGER_COLUMNS.map((c) => c.value(r, seq, labels))));
 }
 
 export async function ledgerCsv(q: Queryable, e: PolygonExport, res: Response, onStart: () => void): Promise<number> {
   const labels = await flagLabels(q);
   const pages = await primed(ledgerPages(q, e));
   onStart();
-  const sink = new ResponseSink(res);
-  await sink.write(BOM + csvLine(LEDGER_HEADERS));
-  let seq = 0;
-  for await (const page of pages) {
-    let chunk = '';
-    for (const r of page) {
-      seq++;
-      chunk += csvLine(LEDGER_COLUMNS.map((c) => c.value(r, seq, labels)));
-    }
-    await sink.write(chunk);
-  }
-  res.end();
-  return seq;
+  return streamCsv(res, LEDGER_HEADERS, pageCells(pages, (r, seq) => LEDGER_COLUMNS.map((c) => c.value(r, seq, labels))));
 }
 
 /** FeatureCollection in EPSG:4326 (RFC 7946); each page's features are written by PostGIS. */
