@@ -8,7 +8,7 @@ import { toQuery, type BaseFilter } from '../dashboard/filters';
 import { overdue } from '../dashboard/overdue';
 import { createSample, getSample, listSamples, NewSample, recordVerdict, VerdictBody } from '../dashboard/qc';
 import { villageReport } from '../dashboard/report';
-import { villageChoropleth } from '../dashboard/villages';
+import { villageChoropleth, villageOutlines } from '../dashboard/villages';
 import { IdParam } from '../review/schemas';
 import { DateString } from '../review/schemas';
 import { today } from '../review/workdays';
@@ -44,6 +44,10 @@ const CoverageOut = z.object({
 const OverdueQuery = CoverageQuery.omit({ year: true }).extend({
   as_of_date: DateString.optional().describe('the day case deadlines are judged on (default today, Beijing)'),
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('how many of the oldest polygons and of the cases to list'),
+});
+
+const ChoroplethQuery = CoverageQuery.extend({
+  figures: z.enum(['0', '1']).optional().describe('0: outlines and label points only (default 1: with the coverage figures)'),
 });
 
 const Id = z.object({ id: IdParam });
@@ -98,9 +102,14 @@ export function dashboardRoutes(ctx: AppContext) {
   route(r, {
     method: 'get', path: '/api/coverage/villages.geojson', tags: ['dashboard'], roles: DASHBOARD,
     summary: 'Village outlines (EPSG:4326) with their coverage figures, for a choropleth', summary_zh: '分村核查覆盖率专题图数据',
-    query: CoverageQuery, responseType: 'application/geo+json',
+    description: 'figures=0: the outlines and label points only (no coverage computed); the filters then do not apply.',
+    query: ChoroplethQuery, responseType: 'application/geo+json',
   }, async (req, res) => {
-    const qy = CoverageQuery.parse(req.query);
+    const qy = ChoroplethQuery.parse(req.query);
+    if (qy.figures === '0') {
+      res.type('application/geo+json').send(await villageOutlines(ctx.db, region, villageScope(req)));
+      return;
+    }
     const { base, baseQuery } = baseOf(ctx, req, qy);
     const body = await villageChoropleth(ctx.db, {
       base, baseQuery, workSrid: srid, asOf: qy.as_of ? new Date(qy.as_of) : new Date(), year: qy.year ?? ctx.config.campaignYear,

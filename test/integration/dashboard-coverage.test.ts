@@ -203,6 +203,13 @@ describeEachDb('dashboard: coverage', (backend) => {
     expect(ring[1]).toBeLessThan(30);
     // where the map writes each village's name and share: a point inside its outline
     for (const f of fc.features) expect(booleanPointInPolygon(f.properties.label, f), f.properties.name).toBe(true);
+    // figures=0: the same outlines and labels, nothing computed
+    const bare = JSON.parse((await reviewer.get('/api/coverage/villages.geojson', { query: { figures: '0' } })).text);
+    expect(bare.features.map((x: any) => x.geometry)).toEqual(fc.features.map((x: any) => x.geometry));
+    expect(bare.features.map((x: any) => Object.keys(x.properties).sort())).toEqual(fc.features.map(() => ['code', 'id', 'label', 'name']));
+    // and still only the caller's villages
+    const eastBare = JSON.parse((await east.get('/api/coverage/villages.geojson', { query: { figures: '0' } })).text);
+    expect(eastBare.features.map((x: any) => x.properties.name)).toEqual(['东村']);
   });
 
   it('lists overdue polygons (waiting > TUBAN_PENDING_DAYS) and overdue cases', async () => {

@@ -9,7 +9,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { h } from '../dom';
 import { int, pct, t } from '../i18n';
 import { figureHash } from '../url';
-import type { Filter } from './types';
+import type { Figure, Filter } from './types';
 
 /** Share classes, light to dark (ColorBrewer YlGnBu, readable with every common colour-vision deficiency). */
 export const SHARE_CLASSES: { min: number; color: string }[] = [
@@ -43,6 +43,35 @@ interface VillageFeature {
 export interface VillageCollection {
   type: 'FeatureCollection';
   features: VillageFeature[];
+}
+
+/** GET /api/coverage/villages.geojson?figures=0: the outlines and label points, without figures. */
+export interface OutlineCollection {
+  type: 'FeatureCollection';
+  features: (Omit<VillageFeature, 'properties'> & { properties: Pick<VillageProps, 'id' | 'name' | 'label'> })[];
+}
+
+/**
+ * The outlines with the by_village figures of GET /api/coverage (what villages.geojson with figures would
+ * answer, joined here so the figures are computed once for the screen). A village without polygons under
+ * the filter: zeros, and the filter that lists its (none) polygons.
+ */
+export function withFigures(o: OutlineCollection, byVillage: (Figure & { village: string })[], base: Filter): VillageCollection {
+  const byName = new Map(byVillage.map((v) => [v.village, v]));
+  return {
+    type: 'FeatureCollection',
+    features: o.features.map((f) => {
+      const v = f.properties.name !== null ? byName.get(f.properties.name) : undefined;
+      return {
+        ...f,
+        properties: {
+          ...f.properties,
+          total: v?.total ?? 0, decided: v?.decided ?? 0, share: v?.share ?? null, pending: v?.pending ?? 0, field_check: v?.field_check ?? 0,
+          filter: v?.filter ?? { ...base, village: f.properties.name ?? '-' },
+        },
+      };
+    }),
+  };
 }
 
 export interface Choropleth {
@@ -116,7 +145,10 @@ export async function createChoropleth(container: HTMLElement, data: VillageColl
         element: h('div', { class: `village-label${(f.properties.share ?? 0) >= 0.6 ? ' on-dark' : ''}` },
           h('span', null, f.properties.name!), h('b', null, f.properties.total ? pct(f.properties.share) : '—')),
       }).setLngLat(f.properties.label!).addTo(map));
-    // fit to the villages (bounds of every coordinate)
+  };
+  await update(data);
+  // the view fits the villages once; a new filter recolours them and leaves the map where the reviewer put it
+  {
     let b: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
     const walk = (c: unknown): void => {
       if (Array.isArray(c) && typeof c[0] === 'number') {
@@ -124,10 +156,9 @@ export async function createChoropleth(container: HTMLElement, data: VillageColl
         b = [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)];
       } else if (Array.isArray(c)) c.forEach(walk);
     };
-    for (const f of fc.features) if (f.geometry) walk(f.geometry.coordinates);
+    for (const f of data.features) if (f.geometry) walk(f.geometry.coordinates);
     if (Number.isFinite(b[0])) map.fitBounds(b, { padding: 24, duration: 0 });
-  };
-  await update(data);
+  }
   return { update, resize: () => map.resize() };
 }
 

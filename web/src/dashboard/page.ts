@@ -15,7 +15,7 @@ import { topBar } from '../shell';
 import type { User } from '../types';
 import { figureHash } from '../url';
 import { barList, countLink, shareBar, weeklyCurve } from './charts';
-import { choroplethLegend, createChoropleth, type Choropleth, type VillageCollection } from './choropleth';
+import { choroplethLegend, createChoropleth, withFigures, type Choropleth, type OutlineCollection } from './choropleth';
 import type { Coverage, Figure, Overdue } from './types';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
@@ -62,6 +62,7 @@ export class Dashboard {
   private map?: Choropleth;
   private mapEl = h('div', { class: 'choro-map', id: 'choropleth' });
   private ctrl?: AbortController;
+  private outlines?: Promise<OutlineCollection>;
 
   constructor(root: HTMLElement, private readonly user: User) {
     this.filter = parseDashHash(location.hash);
@@ -99,9 +100,9 @@ export class Dashboard {
     const ctrl = (this.ctrl = new AbortController());
     this.body.setAttribute('aria-busy', 'true');
     const q = this.query();
-    // the three requests of the screen go out together: the outlines do not wait for the figures
-    const geo = get<VillageCollection>(`/api/coverage/villages.geojson${qs(q)}`, { signal: ctrl.signal });
-    geo.catch(() => undefined);
+    // the village outlines, once per screen and together with the first figures; the figures colour them
+    this.outlines ??= get<OutlineCollection>('/api/coverage/villages.geojson?figures=0');
+    this.outlines.catch(() => (this.outlines = undefined));
     try {
       const [cov, over] = await Promise.all([
         get<Coverage>(`/api/coverage${qs(q)}`, { signal: ctrl.signal }),
@@ -114,7 +115,7 @@ export class Dashboard {
       this.renderFilters(cov);
       this.render(cov, over);
       this.body.setAttribute('aria-busy', 'false');
-      const villages = await geo;
+      const villages = withFigures(await this.outlines, cov.by_village, cov.filter);
       if (ctrl.signal.aborted) return;
       if (this.map) await this.map.update(villages);
       else this.map = await createChoropleth(this.mapEl, villages, (name) => this.highlightVillage(name));
