@@ -13,7 +13,8 @@ import { ChunkBuilder } from './copy-text';
 const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_create', 'stage_copy', 'stage_buffer_lines', 'stage_drop_not_polygonal', 'stage_repair', 'stage_drop_empty',
   'stage_index', 'stage_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
-  'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_insert',
+  'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_new_create',
+  'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
   'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
   'parcels_lock_batches', 'parcels_drop_fk', 'parcels_add_fk', 'parcels_find_invalid', 'parcels_invalid_drop',
   'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
@@ -270,15 +271,31 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         const params = [region, survey, batchId];
         await q.query(SQL.survey_keep_versions, params);
         const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
-        const inserted = (await q.query<{ id: number }>(SQL.survey_insert, params)).rows;
+        // polygons delivered for the first time: reconciled from a staging table and stored once, with their
+        // results (load.sql survey_new_create)
+        const table = `survey_new_${Number(batchId)}`;
+        const named = (sql: string) => sql.replaceAll('{{table}}', table);
+        await q.query(named(SQL.survey_new_create));
+        const added = (await q.query(named(SQL.survey_new_fill), params)).rowCount;
+        await q.query(named(SQL.survey_new_key));
+        // the district's parcel overlay needs them; on PGlite, reconcile takes them later (see sourceAnalyzed)
+        const sourceAnalyzed = db.kind === 'postgres';
+        if (sourceAnalyzed) await q.query(named(SQL.survey_new_analyze));
+        lap('merge');
+        progress({ phase: 'reconcile', done: 0, total: 1 });
+        const reconNew = added
+          ? await reconcile(q, { ...base, polygons: 'all', source: table, sourceAnalyzed, parcels: true, layers: 'all', prior: true })
+          : undefined;
+        await q.query(named(SQL.survey_new_drop));
         await q.query(SQL.survey_analyze);
         const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
         const changed = updated.filter((r) => r.changed);
-        report.survey_changes = { new: inserted.length, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
-        lap('merge');
-        progress({ phase: 'reconcile', done: 0, total: 1 });
-        const ids = [...inserted.map((r) => r.id), ...changed.map((r) => r.id)];
-        recon = await reconcile(q, { ...base, polygons: ids, parcels: true, layers: 'all', prior: true });
+        report.survey_changes = { new: added, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
+        // stored polygons whose geometry changed: reconciled again in place
+        const reconChanged = changed.length || !reconNew
+          ? await reconcile(q, { ...base, polygons: changed.map((r) => r.id), parcels: true, layers: 'all', prior: true })
+          : undefined;
+        recon = combineReports(reconNew, reconChanged);
       } else {
         await q.query(SQL.features_clear_results, [region, lay.id]);
         report.replaced = (await q.query(SQL.features_clear, [region, lay.id])).rowCount;
@@ -341,3 +358,19 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   return result;
 }
 
+/** One import may reconcile twice (new polygons, changed ones): reported as one. */
+function combineReports(a: ReconcileReport | undefined, b: ReconcileReport | undefined): ReconcileReport | undefined {
+  if (!a || !b) return a ?? b;
+  const steps = { ...a.steps };
+  for (const [k, v] of Object.entries(b.steps)) steps[k] = (steps[k] ?? 0) + v;
+  const c = (k: 'first_time' | 'village' | 'flags' | 'parcels') => a.changes[k] + b.changes[k];
+  return {
+    polygons: a.polygons + b.polygons,
+    seconds: Math.round((a.seconds + b.seconds) * 1000) / 1000,
+    steps,
+    changes: {
+      first_time: c('first_time'), village: c('village'), flags: c('flags'), parcels: c('parcels'),
+      examples: [...a.changes.examples, ...b.changes.examples].slice(0, 20),
+    },
+  };
+}

@@ -82,14 +82,36 @@ FROM stage s
 WHERE e.region_code = $1 AND e.survey = $2 AND e.code = s.code
 RETURNING e.id, e.geom_changed_batch_id = $3 AS changed
 
--- name: survey_insert
--- $1 region, $2 survey, $3 batch
-INSERT INTO survey_polygon (region_code, survey, code, first_batch_id, batch_id, attrs, geom, repaired, area_m2)
-SELECT $1, $2, s.code, $3, $3, s.attrs, s.geom, s.repaired, ST_Area(s.geom)
-FROM stage s
-WHERE NOT EXISTS (SELECT 1 FROM survey_polygon e WHERE e.region_code = $1 AND e.survey = $2 AND e.code = s.code)
-ORDER BY s.idx
-RETURNING id
+-- name: survey_new_create
+-- The polygons this delivery brings for the first time go to {{table}}, shaped like survey_polygon (its
+-- column types and defaults: ids drawn from its sequence): reconciliation reads them from there and inserts
+-- each into survey_polygon once, with its results (reconcile.sql summary_insert). A plain table, not TEMP:
+-- the parcel overlay's parallel workers cannot read a temp table. UNLOGGED: nothing to recover, it lives and
+-- dies inside the import's transaction ({{table}} is named after the batch: no collisions).
+CREATE UNLOGGED TABLE {{table}} (LIKE survey_polygon INCLUDING DEFAULTS)
+
+-- name: survey_new_fill
+-- $1 region, $2 survey, $3 batch. Ids in file order (the defaults run in the order of the sorted rows).
+INSERT INTO {{table}} (region_code, survey, code, first_batch_id, batch_id, attrs, geom, repaired, area_m2)
+SELECT $1, $2, n.code, $3, $3, n.attrs, n.geom, n.repaired, ST_Area(n.geom)
+FROM (
+  SELECT s.code, s.attrs, s.geom, s.repaired, s.idx
+  FROM stage s
+  WHERE NOT EXISTS (SELECT 1 FROM survey_polygon e WHERE e.region_code = $1 AND e.survey = $2 AND e.code = s.code)
+  ORDER BY s.idx
+) n
+ORDER BY n.idx
+
+-- name: survey_new_key
+-- reconciliation joins it to its scope by key (without it, a plan with no statistics scans it per polygon)
+ALTER TABLE {{table}} ADD PRIMARY KEY (region_code, id)
+
+-- name: survey_new_analyze
+-- the planner must know its size (50k rows unknown to it: nested loops)
+ANALYZE {{table}}
+
+-- name: survey_new_drop
+DROP TABLE {{table}}
 
 -- name: survey_analyze
 -- fresh statistics before reconciliation: with 50k new rows unknown to the planner it picks nested loops

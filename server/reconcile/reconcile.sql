@@ -1,6 +1,11 @@
 -- Reconciliation: every statement is set-based over the polygons listed in the temp table
 -- reconcile_scope(region_code, id), except the parcel overlay, which takes the ids as a parameter (see
 -- there). No per-polygon round trips. Geometries are in the planar work CRS.
+--
+-- {{polygons}} is the relation the polygons are read from: survey_polygon, or — for polygons a survey
+-- import delivers for the first time — that import's staging table (see scope_source and summary_insert),
+-- so new polygons are written once, with their results, instead of inserted and then rewritten by an
+-- UPDATE. reconcile.ts substitutes it (an identifier it checks), and {{summary_rows}} likewise.
 
 -- name: create_scope
 CREATE TEMP TABLE IF NOT EXISTS reconcile_scope (region_code text NOT NULL, id bigint NOT NULL, PRIMARY KEY (region_code, id))
@@ -12,6 +17,16 @@ DELETE FROM reconcile_scope
 -- name: scope_all
 -- $1 region_code: every polygon of the region (a reference layer changed)
 INSERT INTO reconcile_scope (region_code, id) SELECT region_code, id FROM survey_polygon WHERE region_code = $1
+
+-- name: scope_source
+-- every polygon of the staging table of new polygons ({{polygons}})
+INSERT INTO reconcile_scope (region_code, id) SELECT region_code, id FROM {{polygons}}
+
+-- name: other_surveys_source
+-- $1 region: polygons of another survey than the new ones are already stored (cross-survey overlaps)
+SELECT EXISTS (
+  SELECT 1 FROM survey_polygon e WHERE e.region_code = $1 AND e.survey NOT IN (SELECT survey FROM {{polygons}})
+) AS any
 
 -- name: scope_ids
 -- $1 region_code, $2 bigint[] polygon ids
@@ -63,7 +78,7 @@ SET LOCAL work_mem = '64MB'
 CREATE TEMP TABLE reconcile_overlap AS
 SELECT p.region_code, p.id AS polygon_id, c.id AS parcel_id, p.area_m2 AS polygon_area,
        ST_Area(ST_Intersection(p.geom, c.geom)) AS a
-FROM survey_polygon p
+FROM {{polygons}} p
 JOIN parcel c ON c.region_code = p.region_code AND ST_Intersects(c.geom, COALESCE(p.geom, p.geom))
 WHERE p.region_code = $1 AND ($2::bigint[] IS NULL OR p.id = ANY ($2::bigint[]))
 
@@ -90,7 +105,7 @@ WHERE pl.layer_id = $1 AND pl.region_code = s.region_code AND pl.polygon_id = s.
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
 FROM reconcile_scope s
-JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
   SELECT f.id, CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Area(ST_Intersection(f.geom, p.geom)) END AS a
   FROM layer_feature f
@@ -104,7 +119,7 @@ CROSS JOIN LATERAL (
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
 FROM reconcile_scope s
-JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
   SELECT f.id, ST_Area(ST_Intersection(f.geom, p.geom)) AS a
   FROM layer_feature f
@@ -121,7 +136,7 @@ WHERE b.a > 0
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, n.id, NULL, NULL, n.d, n.d <= $2
 FROM reconcile_scope s
-JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
   SELECT f.id, ST_Distance(f.geom, p.geom) AS d
   FROM layer_feature f
@@ -135,7 +150,7 @@ CROSS JOIN LATERAL (
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, f.id, o.a, LEAST(1, o.a / NULLIF(p.area_m2, 0)), 0, true
 FROM reconcile_scope s
-JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 JOIN layer_feature f ON f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
 CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(f.geom, p.geom)) AS a) o
 WHERE ST_Dimension(f.geom) = 2 AND o.a >= 0.01
@@ -152,7 +167,7 @@ SELECT x.region_code, v.a, v.b, v.sh
 FROM (
   SELECT p.region_code, p.id AS pid, q.id AS qid, p.area_m2 AS pa, q.area_m2 AS qa, o.ar
   FROM reconcile_scope s
-  JOIN survey_polygon p ON p.region_code = s.region_code AND p.id = s.id
+  JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
   JOIN survey_polygon q ON q.region_code = p.region_code AND q.survey <> p.survey AND ST_Intersects(q.geom, p.geom)
   CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(q.geom, p.geom)) AS ar) o
   WHERE o.ar >= 0.01
@@ -161,42 +176,35 @@ CROSS JOIN LATERAL (VALUES (x.pid, x.qid, LEAST(1, x.ar / NULLIF(x.pa, 0))),
                            (x.qid, x.pid, LEAST(1, x.ar / NULLIF(x.qa, 0)))) v(a, b, sh)
 ON CONFLICT DO NOTHING
 
--- name: summary
--- $1 village layer id, $2 school layer id, $3 whether the village layer has features (no layer yet: no
--- 'no_village' flag on everything). The per-polygon inputs are aggregated set-wise (hash joins against
--- the scope) rather than looked up polygon by polygon in LATERAL subqueries: on the district the select
--- side went from 1.9 s to under 0.5 s. ONE update per polygon (each rewrite of a wide row costs): the parcel
+-- name: summary_rows
+-- The per-polygon results (a subquery of summary and summary_insert; $1 village layer id, $2 school layer
+-- id, $3 whether the village layer has features — no layer yet: no 'no_village' flag on everything).
+-- The inputs are aggregated set-wise (hash joins against the scope) rather than looked up polygon by
+-- polygon in LATERAL subqueries: on the district the select side went from 1.9 s to under 0.5 s. The parcel
 -- summary (count, largest overlap), the layer results denormalised for the queue — flags = names of every
 -- flag/distance/overlap layer hit, plus no_village — and the priority score computed from them.
 -- Priority weights follow the campaign's four priorities; documented in docs/RECONCILIATION.md.
-UPDATE survey_polygon p
-SET parcel_count = x.parcel_count,
-    largest_parcel_id = x.largest_parcel_id,
-    largest_parcel_share = x.largest_parcel_share,
-    flags = x.flags,
-    village_id = x.village_id,
-    village_name = x.village_name,
-    village_code = x.village_code,
-    school_distance_m = x.school_distance_m,
-    priority = round((
-        40 * (('frontage' = ANY (x.flags))::int)
-      + 30 * (('school' = ANY (x.flags))::int)
-      + 25 * (('compound' = ANY (x.flags))::int)
-      + 20 * (('green' = ANY (x.flags))::int)
-      -- any other (custom) layer hit
-      + 10 * (EXISTS (SELECT 1 FROM unnest(x.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
-      + 15 * (('no_village' = ANY (x.flags))::int)
-      + LEAST(20, p.area_m2 / 100.0)
-      + 10 * (p.geom_changed_batch_id IS NOT NULL)::int
-    )::numeric, 2)::float8,
-    reconciled_at = now()
+SELECT y.region_code, y.id, y.flags, y.village_id, y.village_name, y.village_code, y.school_distance_m,
+       y.parcel_count, y.largest_parcel_id, y.largest_parcel_share,
+       round((
+           40 * (('frontage' = ANY (y.flags))::int)
+         + 30 * (('school' = ANY (y.flags))::int)
+         + 25 * (('compound' = ANY (y.flags))::int)
+         + 20 * (('green' = ANY (y.flags))::int)
+         -- any other (custom) layer hit
+         + 10 * (EXISTS (SELECT 1 FROM unnest(y.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
+         + 15 * (('no_village' = ANY (y.flags))::int)
+         + LEAST(20, y.area_m2 / 100.0)
+         + 10 * y.geom_changed::int
+       )::numeric, 2)::float8 AS priority
 FROM (
-  SELECT s.region_code, s.id,
+  SELECT s.region_code, s.id, p.area_m2, p.geom_changed_batch_id IS NOT NULL AS geom_changed,
          COALESCE(fl.flags, '{}') || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END AS flags,
          v.feature_id AS village_id, vf.name AS village_name, vf.code AS village_code,
          sc.distance_m AS school_distance_m,
          COALESCE(pc.n, 0)::int AS parcel_count, pc.parcel_id AS largest_parcel_id, pc.share AS largest_parcel_share
   FROM reconcile_scope s
+  JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
   LEFT JOIN (
     SELECT pl.region_code, pl.polygon_id, array_agg(DISTINCT l.name ORDER BY l.name) AS flags
     FROM reconcile_scope s1
@@ -222,8 +230,37 @@ FROM (
     ) o
     WHERE o.rank = 1
   ) pc ON pc.region_code = s.region_code AND pc.polygon_id = s.id
-) x
+) y
+
+-- name: summary
+-- Stored polygons: ONE update per polygon (each rewrite of a wide row and its index entries costs).
+UPDATE survey_polygon p
+SET parcel_count = x.parcel_count,
+    largest_parcel_id = x.largest_parcel_id,
+    largest_parcel_share = x.largest_parcel_share,
+    flags = x.flags,
+    village_id = x.village_id,
+    village_name = x.village_name,
+    village_code = x.village_code,
+    school_distance_m = x.school_distance_m,
+    priority = x.priority,
+    reconciled_at = now()
+FROM ({{summary_rows}}) x
 WHERE p.region_code = x.region_code AND p.id = x.id
+
+-- name: summary_insert
+-- New polygons (staging table {{polygons}}, ids already drawn from survey_polygon's sequence): inserted
+-- once, with their results. The UPDATE above rewrote all 50k rows of a first district delivery after
+-- inserting them (2–3 s, plus a VACUUM for the dead rows it left); this writes each row once.
+INSERT INTO survey_polygon (region_code, id, survey, code, first_batch_id, batch_id, attrs, geom, repaired, area_m2,
+                            parcel_count, largest_parcel_id, largest_parcel_share, flags, village_id, village_name,
+                            village_code, school_distance_m, priority, reconciled_at)
+SELECT p.region_code, p.id, p.survey, p.code, p.first_batch_id, p.batch_id, p.attrs, p.geom, p.repaired, p.area_m2,
+       x.parcel_count, x.largest_parcel_id, x.largest_parcel_share, x.flags, x.village_id, x.village_name,
+       x.village_code, x.school_distance_m, x.priority, now()
+FROM {{polygons}} p
+JOIN ({{summary_rows}}) x ON x.region_code = p.region_code AND x.id = p.id
+ORDER BY p.id
 
 -- name: changes
 -- What reconciliation changed in scope, compared with the snapshot taken before it.

@@ -255,7 +255,13 @@ describeEachDb('import → reconcile → query', (backend) => {
     expect(tb2.attrs['变化类型']).toBe('新增建设用地（复核）');
     const tb4 = await poly('TB4');
     expect(tb4.removed_batch_id).toBe(r.batch_id);
-    expect(await poly('TB9')).toBeTruthy();
+    // new in this version: stored once with its results (reconciled from the delivery's staging table)
+    const tb9 = await poly('TB9');
+    expect(tb9.reconciled_at).not.toBeNull();
+    expect(tb9.first_batch_id).toBe(r.batch_id);
+    const overlaps = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM polygon_parcel WHERE polygon_id = $1', [tb9.id]);
+    expect(tb9.parcel_count).toBe(overlaps.rows[0].n);
+    expect(tb9.priority).toBeCloseTo(Math.min(20, 400 / 100) + (tb9.flags.includes('no_village') ? 15 : 0), 2);
   });
 
   it('shows a later survey the decision taken on an overlapping earlier polygon', async () => {
@@ -310,5 +316,10 @@ describeEachDb('import → reconcile → query', (backend) => {
     await expect(run({ layer: 'survey', data: points })).rejects.toMatchObject({ code: 'wrong_geometry_type' });
     const after = await db.query(`SELECT (SELECT count(*) FROM survey_polygon)::int a, (SELECT count(*) FROM import_batch)::int b`);
     expect(after.rows).toEqual(before.rows);
+  });
+
+  it('leaves no staging table behind, whether the import was stored or refused', async () => {
+    const staging = await db.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'survey_new_%'`);
+    expect(staging.rows).toEqual([]);
   });
 });
