@@ -2,7 +2,8 @@ import pg from 'pg';
 import { from as copyFromStream } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { Db, Queryable, QueryResult } from './types';
+import { createHash } from 'node:crypto';
+import type { Db, QueryOptions, Queryable, QueryResult } from './types';
 import { INT8_OID, NUMERIC_OID, toNumber } from './pg-types';
 
 pg.types.setTypeParser(INT8_OID, toNumber);
@@ -14,10 +15,20 @@ export interface PostgresOptions {
   max?: number;
 }
 
+/** The name of a prepared statement: its text's digest (the same text is the same statement on every connection). */
+const names = new Map<string, string>();
+function statementName(sql: string): string {
+  let n = names.get(sql);
+  if (!n) names.set(sql, (n = `tuban_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`));
+  return n;
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
-    async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
-      const r = await client.query(sql, params as unknown[]);
+    async query<T>(sql: string, params: unknown[] = [], options?: QueryOptions): Promise<QueryResult<T>> {
+      const r = options?.prepare
+        ? await client.query({ name: statementName(sql), text: sql, values: params as unknown[] })
+        : await client.query(sql, params as unknown[]);
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
     async copyFrom(sql: string, chunks: Iterable<string | Uint8Array>): Promise<number> {

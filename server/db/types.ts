@@ -8,8 +8,16 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Hot, fixed statements (a vector tile's): prepared once per connection and executed by name, so the
+   * server skips parsing and planning on every call (PostgreSQL; the embedded database ignores it).
+   */
+  prepare?: boolean;
+}
+
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<T>>;
   /**
    * `COPY ... FROM STDIN` with text-format rows. `sql` must read from STDIN; the PGlite implementation
    * rewrites it to its /dev/blob device. Returns the number of rows copied.

@@ -49,7 +49,7 @@ export function postgisEncoder(): TileEncoder {
     readsEpochs: true,
     async encode(q, layer, _tile, params) {
       const r = await q.query<{ mvt: Uint8Array | null; epochs: Record<string, number> | null }>(
-        sql(shapeOf(layer)), [...params, ...layer.sublayers.map((s) => s.name)]);
+        sql(shapeOf(layer)), [...params, ...layer.sublayers.map((s) => s.name)], { prepare: true });
       const b = r.rows[0]?.mvt;
       return {
         bytes: b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(0),

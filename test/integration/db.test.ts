@@ -19,6 +19,18 @@ describeEachDb('database layer', (backend) => {
     expect(r.rows[0]).toEqual({ a: 9007199254740991, b: 1.5 });
   });
 
+  it('runs a prepared statement again and again with new parameters, on every pooled connection', async () => {
+    const sql = 'SELECT $1::int * 2 AS v, current_setting($2::text) AS s';
+    // more calls at once than one connection: each connection prepares it on first use
+    const rs = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+      db.query<{ v: number; s: string }>(sql, [i, 'server_encoding'], { prepare: true })));
+    expect(rs.map((r) => r.rows[0].v)).toEqual(Array.from({ length: 24 }, (_, i) => i * 2));
+    expect(rs.every((r) => r.rows[0].s === 'UTF8')).toBe(true);
+    // the same text unprepared, and a different text prepared, still work beside it
+    expect((await db.query<{ v: number }>(sql, [5, 'server_encoding'])).rows[0].v).toBe(10);
+    expect((await db.query<{ v: number }>('SELECT $1::int + 1 AS v', [5], { prepare: true })).rows[0].v).toBe(6);
+  });
+
   it('rolls a failed transaction back completely', async () => {
     await expect(db.tx(async (q) => {
       await q.query(`INSERT INTO setting (key, value) VALUES ('probe', 'x')`);
