@@ -7,7 +7,7 @@ import { polygonRoutes } from './routes/polygons';
 import { reviewRoutes } from './routes/review';
 import { importRoutes } from './routes/imports';
 import { healthRoutes } from './routes/health';
-import { tileRoutes } from './routes/tiles';
+import { tileFastPath, tileRoutes, tileServiceFor } from './routes/tiles';
 import { authRoutes } from './routes/auth';
 import { queueCountRoutes } from './routes/queue-counts';
 import { webRoutes } from './routes/web';
@@ -27,6 +27,10 @@ export function createApp(o: AppOptions) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  const tiles = tileServiceFor(ctx);
+  // first: the tiles of a logged-in map view, answered before the request logger and every router
+  // (routes/tiles.ts: what it serves and what it hands on)
+  app.use(tileFastPath(ctx, tiles));
   app.use(
     pinoHttp({
       logger: o.log,
@@ -50,7 +54,7 @@ export function createApp(o: AppOptions) {
   app.use(express.json({ limit: '1mb' }));
   app.use(o.authenticate);
   app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
-  app.use(tileRoutes(ctx)); // early: a map view asks for dozens of tiles, each pays every router in front of it
+  app.use(tileRoutes(ctx, tiles)); // early: a map view asks for dozens of tiles, each pays every router in front of it
   app.use(healthRoutes(ctx));
   app.use(authRoutes(ctx));
   app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id

@@ -1,9 +1,13 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { villageScope } from '../auth/guard';
+import { hashToken, sessionToken } from '../auth/session';
+import { cachedSession } from '../auth/session-cache';
+import { linkTokenOf } from '../field/link-auth';
 import { route, type RouteSpec } from '../http/openapi';
-import { TileService } from '../tiles/service';
+import { TileService, type TileResult } from '../tiles/service';
+import { isValidTile } from '../tiles/tile-math';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const LayerName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'layer name: lower-case letters, digits, _');
@@ -39,13 +43,77 @@ const TileJsonOut = z.object({
 /** Base of the tile URLs as the client reached us (`trust proxy` covers a loopback reverse proxy). */
 const tilesBase = (req: Request) => `${req.protocol}://${req.get('host')}/tiles`;
 
+/** One service per app: the tile routes and the fast path share its catalog and caches. */
+export const tileServiceFor = (ctx: AppContext) =>
+  new TileService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid, log: ctx.log });
+
+function sendTile(res: Response, out: TileResult) {
+  res.set({ ETag: out.etag, 'Cache-Control': CACHE });
+  if (out.status === 200) {
+    res.status(200).type(MVT).set('Content-Length', String(out.body.byteLength)).end(out.body);
+  } else {
+    res.status(out.status).end();
+  }
+}
+
+/** `/tiles/{layer}/{z}/{x}/{y}` with an optional .mvt/.pbf, and the query string */
+const TILE_URL = /^\/tiles\/([a-z][a-z0-9_]{0,39})\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})(?:\.(?:mvt|pbf))?(?:\?(.*))?$/;
+let fastServed = 0;
+/** how many tiles the fast path answered (tests: that it is the one answering) */
+export const fastPathServed = () => fastServed;
+
+/**
+ * The hot path of a map view, mounted before everything else (request logger, JSON parser, session
+ * middleware, routers): a tile for a browser whose session this process looked up a moment ago
+ * (auth/session-cache.ts, the same remembered lookups and security bound the session middleware uses for
+ * tiles). A view asks for dozens of tiles at once, and on a small tile (1–3 ms of database time) that chain
+ * was a third of the answer. It serves only that case; everything else — no or unknown session, a field
+ * link, a password to change, a role that may not read tiles, coordinates out of range, a query it does not
+ * know — goes on to the full chain, which answers exactly as the routes below do. Errors too: a failed tile
+ * goes to the error handler.
+ */
+export function tileFastPath(ctx: AppContext, tiles: TileService): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const m = TILE_URL.exec(req.url);
+    if (!m || linkTokenOf(req)) return next();
+    let includeRemoved = false;
+    if (m[5]) {
+      const q = new URLSearchParams(m[5]);
+      for (const k of q.keys()) if (k !== 'include_removed') return next();
+      const v = q.get('include_removed');
+      if (v !== null && !TileQuery.shape.include_removed.safeParse(v).success) return next();
+      includeRemoved = v === '1' || v === 'true';
+    }
+    const t = sessionToken(req);
+    const s = t && cachedSession(ctx.db, hashToken(t.token));
+    if (!s || s.must_change_password || !(READERS as readonly string[]).includes(s.role)) return next();
+    const tile = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
+    if (!isValidTile(tile)) return next();
+    tiles.tile({
+      layer: m[1],
+      tile,
+      villageScope: s.villages ?? undefined,
+      includeRemoved,
+      ifNoneMatch: req.headers['if-none-match'],
+    }).then((out) => {
+      fastServed++;
+      sendTile(res, out);
+      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ url: req.url, status: out.status, user: s.username }, 'tile');
+    }, (e: unknown) => {
+      // answered by the error handler like any other route; the request logger never saw this request
+      (req as { log?: unknown }).log ??= ctx.log;
+      next(e);
+    });
+  };
+}
+
 /**
  * Vector tiles (MVT) of every layer: survey polygons, parcels, frontage, villages (+ label points), schools,
  * compounds, green space and custom layers, with TileJSON. Thin: parse → TileService → respond.
  */
-export function tileRoutes(ctx: AppContext) {
+export function tileRoutes(ctx: AppContext, tiles = tileServiceFor(ctx)) {
   const r = Router();
-  const tiles = new TileService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid, log: ctx.log });
 
   route(r, {
     method: 'get', path: '/tiles', tags: ['tiles'], roles: READERS,
@@ -91,12 +159,7 @@ export function tileRoutes(ctx: AppContext) {
       includeRemoved: q.include_removed === '1' || q.include_removed === 'true',
       ifNoneMatch: req.get('if-none-match'),
     });
-    res.set({ ETag: out.etag, 'Cache-Control': CACHE });
-    if (out.status === 200) {
-      res.status(200).type(MVT).set('Content-Length', String(out.body.byteLength)).end(out.body);
-    } else {
-      res.status(out.status).end();
-    }
+    sendTile(res, out);
   };
   const tileSpec: Omit<RouteSpec, 'path'> = {
     method: 'get', tags: ['tiles'], roles: READERS, query: TileQuery,

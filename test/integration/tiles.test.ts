@@ -4,6 +4,7 @@ import { PbfReader } from 'pbf';
 import type { Polygon } from 'geojson';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 import { startApp, type TestApp, type UserClient } from '../helpers/api';
+import { fastPathServed } from '../../server/routes/tiles';
 import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
 import { MAX_FEATURES, TileService } from '../../server/tiles/service';
 import { featureCount, jsEncoder, postgisEncoder, type TileEncoder } from '../../server/tiles/encoder';
@@ -215,6 +216,33 @@ describeEachDb('vector tiles', (backend) => {
     await db.query(`UPDATE survey_polygon SET status = 'pending' WHERE code = 'TB1'`);
     const vil2 = await getTile(app, analyst, path('villages', t14), { 'if-none-match': vil1.etag! });
     expect(vil2.status).toBe(304);
+  });
+
+  it("answers a logged-in view's tiles on the fast path exactly as the full chain does", async () => {
+    const head = async (p: string, who: UserClient) => {
+      const r = await fetch(new URL(p, app.url), { method: 'HEAD', headers: { cookie: who.cookie! } });
+      return { status: r.status, etag: r.headers.get('etag'), length: r.headers.get('content-length') };
+    };
+    for (const [p, scoped] of [[path('survey', t16), analyst], [path('survey', t16), eastOnly], [path('parcels', t16), analyst],
+      [path('villages', t14), analyst], [`${path('survey', t16)}?include_removed=1`, analyst]] as const) {
+      await getTile(app, scoped, p); // the session is looked up (and remembered) by the full chain
+      const before = fastPathServed();
+      const fast = await getTile(app, scoped, p);
+      expect(fastPathServed(), p).toBe(before + 1);
+      // an unknown query parameter is ignored by the route but sends the request down the full chain
+      const full = await getTile(app, scoped, `${p}${p.includes('?') ? '&' : '?'}other=1`);
+      expect(fastPathServed(), p).toBe(before + 1);
+      expect(fast, p).toEqual(full);
+      expect(fast.status, p).toBe(200);
+      const h = await head(p, scoped);
+      expect(h, p).toEqual({ status: 200, etag: fast.etag, length: String(fast.body.byteLength) });
+    }
+    // what the fast path does not serve is answered as before: bad coordinates, a malformed include_removed
+    const before = fastPathServed();
+    expect((await getTile(app, analyst, '/tiles/survey/16/99999999/0.mvt')).status).toBe(400);
+    expect((await getTile(app, analyst, `${path('survey', t16)}?include_removed=maybe`)).status).toBe(400);
+    expect((await getTile(app, analyst, path('nosuchlayer', t16))).status).toBe(404);
+    expect(fastPathServed()).toBe(before);
   });
 
   it('answers 204 for empty tiles: far away, outside the work CRS, parcels below z15', async () => {

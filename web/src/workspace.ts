@@ -109,7 +109,15 @@ export class Workspace implements QueueHost {
     const config = pre ? pre.config.catch(() => get<MapConfig>('/api/config/map')) : get<MapConfig>('/api/config/map');
     const tileList = get<{ layers: TileLayerInfo[] }>('/tiles').catch(() => ({ layers: [] as TileLayerInfo[] }));
     const list = this.loadList(pre?.page);
-    void this.loadCounts();
+    // the counts (per status, village and flag over the whole survey: the page's heaviest query) wait for the
+    // map's camera, so they do not compete with the queue's first page and the first tiles for the database
+    // and the CPU; at the latest after 2.5 s (a map that never gets there)
+    let countsAsked = false;
+    const askCounts = () => {
+      if (!countsAsked) void this.loadCounts();
+      countsAsked = true;
+    };
+    const countsTimer = setTimeout(askCounts, 2500);
     // where the map opens: the link's view, the linked polygon, or the top of the queue (selected: one key
     // decides it); the whole survey's extent only when the queue is empty (at district scale that view alone
     // holds tens of thousands of polygons)
@@ -149,6 +157,9 @@ export class Workspace implements QueueHost {
       const s = document.getElementById('map-status')!;
       s.hidden = false;
       s.textContent = `${t('map.failed')} ${e instanceof ApiError ? e.text() : (e as Error).message}`;
+    } finally {
+      clearTimeout(countsTimer);
+      askCounts();
     }
   }
 
