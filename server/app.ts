@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import pino from 'pino';
@@ -16,6 +17,11 @@ import { exportRoutes } from './routes/exports';
 import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
 
+/** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
+interface Dispatcher {
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+}
+
 export interface AppOptions extends AppContext {
   /** sets req.principal from the session; tests may inject their own */
   authenticate: RequestHandler;
@@ -28,9 +34,15 @@ export function createApp(o: AppOptions) {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const tiles = tileServiceFor(ctx);
-  // first: the tiles of a logged-in map view, answered before the request logger and every router
-  // (routes/tiles.ts: what it serves and what it hands on)
-  app.use(tileFastPath(ctx, tiles));
+  // The tiles of a logged-in map view are answered before express dispatches the request at all
+  // (routes/tiles.ts tileFastPath: what it serves, and that it hands everything else on untouched). `handle`
+  // is what the app function calls for every request, whether it is served by app.listen or
+  // http.createServer(app).
+  const fastTiles = tileFastPath(ctx, tiles);
+  const dispatch = (app as unknown as Dispatcher).handle.bind(app);
+  (app as unknown as Dispatcher).handle = (req, res, next) => {
+    if (!fastTiles(req, res)) dispatch(req, res, next);
+  };
   app.use(
     pinoHttp({
       logger: o.log,

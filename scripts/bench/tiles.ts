@@ -40,6 +40,7 @@ import { migrate } from '../../server/db/migrate';
 import { openPostgres } from '../../server/db/postgres';
 import type { Db } from '../../server/db/types';
 import { TileService, TILE_BUDGET_BYTES } from '../../server/tiles/service';
+import { fastPathServed } from '../../server/routes/tiles';
 import { jsEncoder } from '../../server/tiles/encoder';
 import { lonLatToTile, type TileCoord } from '../../server/tiles/tile-math';
 import { ensureDatabase, median } from './common';
@@ -254,8 +255,9 @@ async function main() {
   };
   // a lean keep-alive client (undici's fetch alone adds ~0.5 ms a request)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let tileRequests = 0;
   const get = (u: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; etag: string; body: Buffer }>((resolve, reject) => {
+    (u.includes('/tiles/') && tileRequests++, 0) || new Promise<{ status: number; etag: string; body: Buffer }>((resolve, reject) => {
       http.get(u, { agent, headers: { ...authHeader, ...headers } }, (r) => {
         const chunks: Buffer[] = [];
         r.on('data', (d: Buffer) => chunks.push(d));
@@ -337,6 +339,7 @@ async function main() {
     log(`${layer} z${z}: ${row.tiles} tiles, ~${row.features} features; raw ${ms(row.raw)} ms, HTTP ${ms(row.http)} ms ` +
       `(×${row.ratio.toFixed(2)}), 304 ${ms(row.revalidate)} ms, floor ${ms(row.floor)} ms, JS encoder ${ms(row.js)} ms (×${row.jsRatio.toFixed(2)}); max ${(maxBytes / 1024).toFixed(0)} KB`);
   }
+  log(`tile requests answered by the fast path (routes/tiles.ts): ${fastPathServed()} of ${tileRequests}`);
   // below the parcels' minimum zoom nothing is queried
   const z12parcels = await timeHttp('parcels', (await tilesAt(db, 12, 'parcel'))[0]);
 

@@ -42,7 +42,7 @@ export async function revokeSession(q: Queryable, token: string) {
 }
 
 /** The caller's token and how it came: `Authorization: Bearer` wins over the cookie. */
-export function sessionToken(req: Request): { token: string; via: 'bearer' | 'cookie' } | undefined {
+export function sessionToken(req: Pick<Request, 'headers'>): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const auth = req.headers.authorization;
   if (auth) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);

@@ -32,7 +32,7 @@ export const LINK_ROUTES: readonly { method: 'GET' | 'POST'; path: RegExp }[] = 
   { method: 'GET', path: /^\/api\/evidence\/[^/]+\/(thumb|full|captioned\.jpg)$/ },
 ];
 
-export function linkTokenOf(req: Request): string | undefined {
+export function linkTokenOf(req: Pick<Request, 'headers'>): string | undefined {
   const auth = req.headers.authorization;
   if (auth) {
     const m = /^FieldLink\s+(\S+)$/i.exec(auth);

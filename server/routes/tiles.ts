@@ -1,6 +1,8 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
+import { AppError } from '../errors';
 import { villageScope } from '../auth/guard';
 import { hashToken, sessionToken } from '../auth/session';
 import { cachedSession } from '../auth/session-cache';
@@ -47,64 +49,68 @@ const tilesBase = (req: Request) => `${req.protocol}://${req.get('host')}/tiles`
 export const tileServiceFor = (ctx: AppContext) =>
   new TileService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid, log: ctx.log });
 
-function sendTile(res: Response, out: TileResult) {
-  res.set({ ETag: out.etag, 'Cache-Control': CACHE });
+/** Plain node calls, not express's helpers: the fast path answers before express has dressed `res`. */
+function sendTile(res: ServerResponse, out: TileResult) {
+  res.statusCode = out.status;
+  res.setHeader('ETag', out.etag);
+  res.setHeader('Cache-Control', CACHE);
   if (out.status === 200) {
-    res.status(200).type(MVT).set('Content-Length', String(out.body.byteLength)).end(out.body);
+    res.setHeader('Content-Type', MVT);
+    res.setHeader('Content-Length', out.body.byteLength);
+    res.end(out.body);
   } else {
-    res.status(out.status).end();
+    res.end();
   }
 }
 
 /** `/tiles/{layer}/{z}/{x}/{y}` with an optional .mvt/.pbf, and the query string */
 const TILE_URL = /^\/tiles\/([a-z][a-z0-9_]{0,39})\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})(?:\.(?:mvt|pbf))?(?:\?(.*))?$/;
 let fastServed = 0;
-/** how many tiles the fast path answered (tests: that it is the one answering) */
+/** how many tiles the fast path answered (tests and the benchmark: that it is the one answering) */
 export const fastPathServed = () => fastServed;
 
 /**
- * The hot path of a map view, mounted before everything else (request logger, JSON parser, session
- * middleware, routers): a tile for a browser whose session this process looked up a moment ago
- * (auth/session-cache.ts, the same remembered lookups and security bound the session middleware uses for
- * tiles). A view asks for dozens of tiles at once, and on a small tile (1–3 ms of database time) that chain
- * was a third of the answer. It serves only that case; everything else — no or unknown session, a field
- * link, a password to change, a role that may not read tiles, coordinates out of range, a query it does not
- * know — goes on to the full chain, which answers exactly as the routes below do. Errors too: a failed tile
- * goes to the error handler.
+ * The hot path of a map view, tried before express dispatches the request at all (app.ts): a tile for a
+ * browser whose session this process looked up a moment ago (auth/session-cache.ts: the same remembered
+ * lookups, and so the same security bound, the session middleware uses for tiles). A view asks for dozens
+ * of tiles at once, and on a small tile (1–3 ms of database time) express, the request logger and the
+ * routers in front were a third of the answer. It serves only that case and returns true; for everything
+ * else — no or unknown session, a field link, a password to change, a role that may not read tiles,
+ * coordinates out of range, a query parameter it does not know — it returns false without touching the
+ * request, and express answers exactly as the routes below do. A tile that fails is answered like the error
+ * handler would (http/errors.ts), and logged.
  */
-export function tileFastPath(ctx: AppContext, tiles: TileService): RequestHandler {
-  return (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+export function tileFastPath(ctx: AppContext, tiles: TileService): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url?.startsWith('/tiles/')) return false;
     const m = TILE_URL.exec(req.url);
-    if (!m || linkTokenOf(req)) return next();
+    if (!m || linkTokenOf(req)) return false;
     let includeRemoved = false;
     if (m[5]) {
       const q = new URLSearchParams(m[5]);
-      for (const k of q.keys()) if (k !== 'include_removed') return next();
+      for (const k of q.keys()) if (k !== 'include_removed') return false;
       const v = q.get('include_removed');
-      if (v !== null && !TileQuery.shape.include_removed.safeParse(v).success) return next();
+      if (v !== null && !TileQuery.shape.include_removed.safeParse(v).success) return false;
       includeRemoved = v === '1' || v === 'true';
     }
     const t = sessionToken(req);
     const s = t && cachedSession(ctx.db, hashToken(t.token));
-    if (!s || s.must_change_password || !(READERS as readonly string[]).includes(s.role)) return next();
+    if (!s || s.must_change_password || !(READERS as readonly string[]).includes(s.role)) return false;
     const tile = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
-    if (!isValidTile(tile)) return next();
-    tiles.tile({
-      layer: m[1],
-      tile,
-      villageScope: s.villages ?? undefined,
-      includeRemoved,
-      ifNoneMatch: req.headers['if-none-match'],
-    }).then((out) => {
+    if (!isValidTile(tile)) return false;
+    const ifNoneMatch = req.headers['if-none-match'];
+    tiles.tile({ layer: m[1], tile, villageScope: s.villages ?? undefined, includeRemoved, ifNoneMatch }).then((out) => {
       fastServed++;
       sendTile(res, out);
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ url: req.url, status: out.status, user: s.username }, 'tile');
-    }, (e: unknown) => {
-      // answered by the error handler like any other route; the request logger never saw this request
-      (req as { log?: unknown }).log ??= ctx.log;
-      next(e);
+    }, (err: unknown) => {
+      const e = err instanceof AppError ? err : new AppError('internal', 'Internal error', '服务器内部错误', 500);
+      if (!(err instanceof AppError)) ctx.log.error({ err, url: req.url, user: s.username }, 'unhandled error');
+      res.statusCode = e.status;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: e.toJSON() }));
     });
+    return true;
   };
 }
 

@@ -241,8 +241,16 @@ describeEachDb('vector tiles', (backend) => {
     const before = fastPathServed();
     expect((await getTile(app, analyst, '/tiles/survey/16/99999999/0.mvt')).status).toBe(400);
     expect((await getTile(app, analyst, `${path('survey', t16)}?include_removed=maybe`)).status).toBe(400);
-    expect((await getTile(app, analyst, path('nosuchlayer', t16))).status).toBe(404);
     expect(fastPathServed()).toBe(before);
+    // a tile that fails on the fast path (here: no such layer) gets the error handler's answer
+    const err = async (p: string) => {
+      const r = await fetch(new URL(p, app.url), { headers: { cookie: analyst.cookie! } });
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
+    };
+    const fastErr = await err(path('nosuchlayer', t16));
+    expect(fastErr.status).toBe(404);
+    expect(fastErr).toEqual(await err(`${path('nosuchlayer', t16)}?other=1`));
+    expect(fastErr.body.error.message_zh).toContain('nosuchlayer');
   });
 
   it('answers 204 for empty tiles: far away, outside the work CRS, parcels below z15', async () => {
