@@ -38,6 +38,9 @@ export interface SubLayer {
   geom: 'geom' | 'label';
 }
 const GEOM_EXPR = { geom: 'r.g', label: 'ST_PointOnSurface(r.g)' } as const;
+/** The same in EPSG:3857 for ST_AsMVTGeom: survey polygons have it stored (migration 007), the others are transformed. */
+const mvtGeom = (kind: RowsKind, g: SubLayer['geom']) =>
+  kind === 'survey' && g === 'geom' ? 'r.gw' : `ST_Transform(${GEOM_EXPR[g]}, 3857)`;
 
 const fill = (tpl: string, v: Record<string, string>) => tpl.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
   if (!(k in v)) throw new Error(`tiles.sql: no value for {{${k}}}`);
@@ -60,7 +63,7 @@ const props = (kind: RowsKind) => ROW_PROPS[kind].map((p) => `r.${p}`).join(', '
 export function mvtQuery(shape: QueryShape): string {
   const first = SHARED_PARAMS + KIND_PARAMS[shape.kind] + 1;
   const layers = shape.geoms.map((g, i) =>
-    fill(body(SQL.mvt_layer), { name: `$${first + i}::text`, geom: GEOM_EXPR[g], props: props(shape.kind) }),
+    fill(body(SQL.mvt_layer), { name: `$${first + i}::text`, geom: mvtGeom(shape.kind, g), props: props(shape.kind) }),
   );
   return `${head(shape.kind)}SELECT ${layers.join('\n || ')} AS mvt,\n${body(SQL.mvt_epochs)}`;
 }

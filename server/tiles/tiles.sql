@@ -29,7 +29,7 @@ bounds AS MATERIALIZED (
 -- Survey polygons in the tile. $11 include removed ones (bool), $12 village scope (text[], NULL = all),
 -- $13 smallest area shown in m² (about one pixel: smaller is invisible anyway, and dropping it keeps low-zoom
 -- tiles small), $14 most features in one tile. Largest first: a cap drops the smallest; small ones draw on top.
-SELECT p.id, p.geom AS g, p.code, p.status, p.priority, array_to_string(p.flags, ',') AS flags,
+SELECT p.id, p.geom AS g, p.geom_web AS gw, p.code, p.status, p.priority, array_to_string(p.flags, ',') AS flags,
        p.village_name AS village
 FROM survey_polygon p, bounds b
 WHERE p.region_code = $10::text
@@ -67,13 +67,14 @@ LIMIT $13::int
 (SELECT json_object_agg(e.key, e.n) FROM (SELECT key, sum(n)::bigint AS n FROM tile_epoch GROUP BY key) e) AS epochs
 
 -- name: mvt_layer
--- One MVT layer of the tile. {{name}} the $n holding its layer name, {{geom}} r.g or a label point,
+-- One MVT layer of the tile. {{name}} the $n holding its layer name, {{geom}} its geometry in EPSG:3857 (the
+-- survey's stored copy r.gw, the others' r.g or a label point transformed),
 -- {{props}} its columns. The feature id is the row id; id is also a property (MapLibre promoteId / filters).
 -- ST_AsMVT skips rows whose geometry came out NULL (outside the buffer, collapsed): no `WHERE geom IS NOT NULL`,
 -- which the planner pushes down and so computes ST_AsMVTGeom twice per row. No rows → an empty bytea; layers
 -- are concatenated (a tile is a repeated `layers` field).
 (SELECT COALESCE(ST_AsMVT(t, {{name}}, 4096, 'geom', 'fid'), ''::bytea)
- FROM (SELECT ST_AsMVTGeom(ST_Transform({{geom}}, 3857), b.tile, 4096, 64, true) AS geom, r.id AS fid, r.id, {{props}}
+ FROM (SELECT ST_AsMVTGeom({{geom}}, b.tile, 4096, 64, true) AS geom, r.id AS fid, r.id, {{props}}
        FROM rows r, bounds b) t)
 
 -- name: geojson_geom
