@@ -233,6 +233,13 @@ describeEachDb('vector tiles', (backend) => {
       const full = await getTile(app, scoped, `${p}${p.includes('?') ? '&' : '?'}other=1`);
       expect(fastPathServed(), p).toBe(before + 1);
       expect(fast, p).toEqual(full);
+      // every header but the connection's own
+      const headers = async (u: string) => {
+        const r = await fetch(new URL(u, app.url), { headers: { cookie: scoped.cookie! } });
+        await r.arrayBuffer();
+        return [...r.headers].filter(([k]) => !['date', 'connection', 'keep-alive'].includes(k));
+      };
+      expect(await headers(p), p).toEqual(await headers(`${p}${p.includes('?') ? '&' : '?'}other=1`));
       expect(fast.status, p).toBe(200);
       const h = await head(p, scoped);
       expect(h, p).toEqual({ status: 200, etag: fast.etag, length: String(fast.body.byteLength) });
