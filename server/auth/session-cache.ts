@@ -15,22 +15,16 @@
  *   - An entry never outlives the session's own expires_at.
  * Only positive lookups are kept; at most MAX_ENTRIES (oldest dropped first).
  */
-import type { Role } from './guard';
+import type { User } from './users';
 
 export const SESSION_CACHE_MS = 3_000;
 const MAX_ENTRIES = 10_000;
 
-/** The session lookup's row (auth.sql session_lookup). */
-export interface SessionRow {
-  id: number;
-  username: string;
-  display_name: string;
-  role: Role;
-  villages: string[] | null;
-  must_change_password: boolean;
+/** The session lookup's row (auth.sql session_lookup): the account's fields it selects, and the session's. */
+export type SessionRow = Pick<User, 'id' | 'username' | 'display_name' | 'role' | 'villages' | 'must_change_password'> & {
   stale: boolean;
   expires_at: Date;
-}
+};
 
 interface Entry {
   /** the database the row came from (several apps may share a process, e.g. in tests) */

@@ -95,8 +95,7 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
     const t = sessionToken(req);
     if (!t) return next();
     const hash = hashToken(t.token);
-    const cacheable = SAFE_METHODS.has(req.method) && CACHEABLE_PATH.test(req.path);
-    let s = cacheable ? cachedSession(ctx.db, hash) : undefined;
+    let s = SAFE_METHODS.has(req.method) && CACHEABLE_PATH.test(req.path) ? cachedSession(ctx.db, hash) : undefined;
     if (s) return admit(req, s, next);
     const generation = sessionGeneration();
     s = (await ctx.db.query<SessionRow>(SQL.session_lookup, [hash, TOUCH_AFTER_SECONDS])).rows[0];
@@ -125,6 +124,15 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
     rememberSession(ctx.db, hash, s, generation);
     admit(req, s, next);
   };
+}
+
+/**
+ * The caller's session as looked up by this process within SESSION_CACHE_MS, if it was; never asks the
+ * database. For read-only map data only (the tile fast path, routes/tiles.ts), under the same bound.
+ */
+export function rememberedSession(db: object, req: Pick<Request, 'headers'>): SessionRow | undefined {
+  const t = sessionToken(req);
+  return t && cachedSession(db, hashToken(t.token));
 }
 
 function admit(req: Request, s: SessionRow, next: NextFunction) {

@@ -4,12 +4,10 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { villageScope } from '../auth/guard';
-import { hashToken, sessionToken } from '../auth/session';
-import { cachedSession } from '../auth/session-cache';
+import { rememberedSession } from '../auth/session';
 import { linkTokenOf } from '../field/link-auth';
 import { route, type RouteSpec } from '../http/openapi';
 import { TileService, type TileResult } from '../tiles/service';
-import { isValidTile } from '../tiles/tile-math';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const LayerName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'layer name: lower-case letters, digits, _');
@@ -75,10 +73,11 @@ export const fastPathServed = () => fastServed;
  * lookups, and so the same security bound, the session middleware uses for tiles). A view asks for dozens
  * of tiles at once, and on a small tile (1–3 ms of database time) express, the request logger and the
  * routers in front were a third of the answer. It serves only that case and returns true; for everything
- * else — no or unknown session, a field link, a password to change, a role that may not read tiles,
- * coordinates out of range, a query parameter it does not know — it returns false without touching the
- * request, and express answers exactly as the routes below do. A tile that fails is answered like the error
- * handler would (http/errors.ts), and logged.
+ * else — no or unknown session, a field link, a password to change, a role that may not read tiles, a
+ * query parameter it does not know or a value it does not parse — it returns false without touching the
+ * request, and express answers exactly as the routes below do. A tile the service refuses (coordinates out
+ * of range, an unknown layer) or fails on is answered like the error handler would (http/errors.ts); a
+ * failure is logged.
  */
 export function tileFastPath(ctx: AppContext, tiles: TileService): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
@@ -93,11 +92,9 @@ export function tileFastPath(ctx: AppContext, tiles: TileService): (req: Incomin
       if (v !== null && !TileQuery.shape.include_removed.safeParse(v).success) return false;
       includeRemoved = v === '1' || v === 'true';
     }
-    const t = sessionToken(req);
-    const s = t && cachedSession(ctx.db, hashToken(t.token));
+    const s = rememberedSession(ctx.db, req);
     if (!s || s.must_change_password || !(READERS as readonly string[]).includes(s.role)) return false;
     const tile = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
-    if (!isValidTile(tile)) return false;
     const ifNoneMatch = req.headers['if-none-match'];
     tiles.tile({ layer: m[1], tile, villageScope: s.villages ?? undefined, includeRemoved, ifNoneMatch }).then((out) => {
       fastServed++;
