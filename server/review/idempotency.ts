@@ -8,7 +8,7 @@ import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 
-const SQL = sqlSet(new URL('./decisions.sql', import.meta.url), ['claim_request', 'find_request', 'store_response'] as const);
+const SQL = sqlSet(new URL('./idempotency.sql', import.meta.url), ['claim_request', 'find_request', 'store_response'] as const);
 
 /** What was asked, minus the request id: the same id with another question is refused. */
 export function fingerprint(kind: string, body: object): string {

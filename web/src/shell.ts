@@ -3,7 +3,7 @@ import { h } from './dom';
 import { lang, setLang, t, type MessageKey } from './i18n';
 import type { User } from './types';
 
-/** The screens of the web app; the hash says which one (see modeOf in url.ts). */
+/** The screens of the web app; the hash says which one (screenOf in url.ts). */
 export type Screen = 'workspace' | 'dashboard' | 'qc';
 
 const SCREENS: { id: Screen; hash: string; key: MessageKey; roles: User['role'][] }[] = [

@@ -1,3 +1,4 @@
+import type { Screen } from './shell';
 import { SORTS, STATUSES, type Sort, type Status } from './types';
 
 /**
@@ -28,7 +29,7 @@ export const EXTRA_KEYS = [
 ] as const;
 
 /** Which screen a hash opens: #/dashboard…, #/qc…, else the workspace (#/?…). */
-export function screenOf(hash: string): 'workspace' | 'dashboard' | 'qc' {
+export function screenOf(hash: string): Screen {
   if (/^#\/dashboard(\?|$)/.test(hash)) return 'dashboard';
   if (/^#\/qc(\?|$)/.test(hash)) return 'qc';
   return 'workspace';
