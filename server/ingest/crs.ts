@@ -236,12 +236,32 @@ function paramsAgree(wkt: string, def: string): boolean {
   return true;
 }
 
-const prjInvalid = (reason: string, sample: string) =>
+const prjInvalid = (reason: string, reason_zh: string, sample: string) =>
   new IngestError(
     'prj_invalid',
     `The .prj file is not a coordinate system definition (${reason}). Fix the .prj or pass --srs EPSG:n.`,
-    `.prj 文件不是有效的坐标系定义（${reason}）。请修正 .prj 或用 --srs EPSG:n 指定坐标系。`,
+    `.prj 文件不是有效的坐标系定义（${reason_zh}）。请修正 .prj 或用 --srs EPSG:n 指定坐标系。`,
     { reason, sample },
+  );
+
+/**
+ * The 3 or 7 TOWGS84 datum-shift parameters of a WKT (WKT1 TOWGS84[…], or the WKT2 BOUNDCRS's
+ * Position Vector / Coordinate Frame parameters are not read), or undefined when there are none or all
+ * are zero (a no-op: CGCS2000 exports often carry TOWGS84[0,0,0,0,0,0,0]).
+ */
+export function towgs84Of(wkt: string): number[] | undefined {
+  const m = /TOWGS84\s*[[(]([^\])]*)[\])]/i.exec(wkt);
+  if (!m) return undefined;
+  const p = m[1].split(',').map((v) => Number(v.trim()));
+  if ((p.length !== 3 && p.length !== 7) || !p.every(Number.isFinite) || p.every((v) => v === 0)) return undefined;
+  return p;
+}
+
+const towgs84Warning = (p: number[]) =>
+  warning(
+    'crs_towgs84_applied',
+    `The .prj carries datum-shift parameters (TOWGS84[${p.join(',')}]); they were applied when converting to CGCS2000.`,
+    `.prj 中带有坐标转换参数（TOWGS84[${p.join(',')}]），转换到 CGCS2000 时已使用这些参数。`,
   );
 
 export function crsFromPrj(bytes: Uint8Array): ResolvedCrs {
@@ -250,14 +270,14 @@ export function crsFromPrj(bytes: Uint8Array): ResolvedCrs {
   const decoded = utf8Check(raw, 0, raw.length) !== 0 ? raw.toString('utf8') : iconv.decode(raw, 'gb18030');
   const text = decoded.replace(/^\uFEFF/, '').replace(/\0+$/, '').trim();
   const sample = text.slice(0, 120);
-  if (!text) throw prjInvalid('empty', sample);
+  if (!text) throw prjInvalid('empty', '文件为空', sample);
   const asCode = parseCrsName(text);
   if (typeof asCode === 'number') {
     const r = fromCode(asCode, 'prj');
     if (r) return r;
   }
-  if (!WKT_ROOT.test(text)) throw prjInvalid('not WKT', sample);
-  if (closing(text, text.search(/[[(]/)) === -1) throw prjInvalid('unbalanced brackets', sample);
+  if (!WKT_ROOT.test(text)) throw prjInvalid('not WKT', '不是 WKT 格式', sample);
+  if (closing(text, text.search(/[[(]/)) === -1) throw prjInvalid('unbalanced brackets', '括号不配对', sample);
 
   // For compound (horizontal + height) and bound CRSs, the horizontal part is what we need.
   let wkt = text;
@@ -270,12 +290,20 @@ export function crsFromPrj(bytes: Uint8Array): ResolvedCrs {
   }
   const name = /^\w+\s*[[(]\s*"([^"]*)"/.exec(wkt)?.[1] ?? '';
   const warnings: Warning[] = [];
+  // Datum-shift parameters in the .prj are honoured whatever the CRS is called: a Xian 1980 zone named
+  // like its EPSG code and the same zone under a surveyor's own name must land in the same place.
+  const towgs84 = towgs84Of(wkt);
 
   for (const code of [rootAuthority(wkt), codeFromName(name)]) {
     if (code === undefined) continue;
     const k = knownCrs(code);
     if (!k) continue;
-    if (paramsAgree(wkt, k.def)) return fromCode(code, 'prj', warnings)!;
+    if (paramsAgree(wkt, k.def)) {
+      if (!towgs84) return fromCode(code, 'prj', warnings)!;
+      // the table's definition plus the file's shift; no EPSG code, so it is always transformed
+      warnings.push(towgs84Warning(towgs84));
+      return { source: `WKT:${name || `EPSG:${code}`}`, how: 'prj', def: `${k.def} +towgs84=${towgs84.join(',')}`, warnings };
+    }
     warnings.push(
       warning(
         'prj_name_params_mismatch',
@@ -300,17 +328,19 @@ export function crsFromPrj(bytes: Uint8Array): ResolvedCrs {
       { name, reason: e instanceof Error ? e.message : String(e) },
     );
   }
-  if (/xian|beijing|krass|IAG[ _]?1975|6378140|6378245/i.test(wkt)) warnings.push(legacyWarning(`"${name}"`));
+  // proj4 applies a WKT's TOWGS84 itself
+  if (towgs84) warnings.push(towgs84Warning(towgs84));
+  else if (/xian|beijing|krass|IAG[ _]?1975|6378140|6378245/i.test(wkt)) warnings.push(legacyWarning(`"${name}"`));
   return { source: `WKT:${name || 'custom'}`, how: 'prj', def: wkt, warnings };
 }
 
 // ---------------------------------------------------------------- GeoJSON crs member
 
-const crsUnknown = (what: string, details: Record<string, unknown>) =>
+const crsUnknown = (what: string, what_zh: string, details: Record<string, unknown>) =>
   new IngestError(
     'crs_unknown',
     `The coordinate system could not be determined (${what}). Pass --srs EPSG:n.`,
-    `无法确定坐标系（${what}），请用 --srs EPSG:n 指定坐标系。`,
+    `无法确定坐标系（${what_zh}），请用 --srs EPSG:n 指定坐标系。`,
     details,
   );
 
@@ -321,7 +351,7 @@ export function crsFromGeoJsonMember(member: unknown): ResolvedCrs {
   const c = parseCrsName(label);
   if (c === 'CRS84') return { source: 'OGC:CRS84', how: 'geojson-crs', def: CRS84_DEF, warnings: [] };
   const r = c && fromCode(c, 'geojson-crs');
-  if (!r) throw crsUnknown(`unsupported GeoJSON crs "${label.slice(0, 80)}"`, { crs: member });
+  if (!r) throw crsUnknown(`unsupported GeoJSON crs "${label.slice(0, 80)}"`, `不支持 GeoJSON crs 成员中的“${label.slice(0, 80)}”`, { crs: member });
   return r;
 }
 
@@ -361,78 +391,229 @@ export function inferCrs(bbox: BBox): ResolvedCrs {
         '缺少 .prj：坐标看起来是中国范围内的经纬度，已按 CGCS2000 地理坐标（EPSG:4490）处理。如不正确，请用 --srs 指定。',
       ),
     ])!;
-  throw crsUnknown('no .prj, and the coordinates do not identify it', { bbox: bbox.toArray() });
+  throw crsUnknown('no .prj, and the coordinates do not identify it', '没有 .prj，且无法从坐标判断', { bbox: finiteBox(bbox) });
 }
 
-// ---------------------------------------------------------------- sanity check and reprojection
+// ---------------------------------------------------------------- plausibility and reprojection
 
-/** China and its surroundings, generously: data outside it is almost surely in a wrong CRS. */
-const CHINA = { lonMin: 70, lonMax: 140, latMin: 0, latMax: 60 };
+/** A number for a message: never "Infinity" or "NaN" (an empty or broken extent has no number to show). */
+export const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+/** The extent for error details, or null when there is no finite one. */
+export const finiteBox = (b: BBox): number[] | null => (b.empty || b.nonFinite ? null : b.toArray());
 
-const outOfRange = (source: string, reason: string, bbox: number[], lonlat?: number[]) =>
-  new IngestError(
-    'coords_out_of_range',
-    `Coordinates are not in China when read as ${source} (${reason}); the coordinate system is probably wrong. Pass --srs EPSG:n.`,
-    `按 ${source} 解读时坐标不在中国范围内（${reason}），坐标系可能有误。请用 --srs EPSG:n 指定坐标系。`,
-    { bbox, lonlat, crs: source },
-  );
+/** A lon/lat box on CGCS2000, named for messages. */
+export interface Region {
+  lonMin: number;
+  latMin: number;
+  lonMax: number;
+  latMax: number;
+  en: string;
+  zh: string;
+}
+
+/** China (CGCS2000's domain; the same box inferCrs trusts for lon/lat). */
+const CHINA: Region = { lonMin: 73, latMin: 3, lonMax: 136, latMax: 54, en: 'China', zh: '中国' };
+
+/**
+ * How far (degrees, ≈ 100 km) data may reach beyond the work region before it is taken as a sign of a
+ * wrong CRS: a county's data delivered in the neighbouring GK zone, or a reference layer that runs a
+ * little past the district, is normal. A wrong central meridian (3° = ~300 km) or a wrong zone is not.
+ */
+export const REGION_MARGIN_DEG = 1;
+
+/** Half-width (degrees) of the GK zone of a built-in code: 1.5 for 3° zones, 3 for 6° zones, else undefined. */
+function gkHalfWidth(code: number): number | undefined {
+  for (const f of Object.values(FAMILIES)) {
+    if ((code >= f.gk3Zone && code <= f.gk3Zone + 20) || (code >= f.gk3Cm && code <= f.gk3Cm + 20)) return 1.5;
+    if ((code >= f.gk6Zone && code <= f.gk6Zone + 10) || (code >= f.gk6Cm && code <= f.gk6Cm + 10)) return 3;
+  }
+  return undefined;
+}
+
+/**
+ * The configured work region: the projection zone of the work SRID (a GK or UTM zone's longitudes, at
+ * China's latitudes), or China for a work SRID without a zone (4490, 3857).
+ */
+export function workRegion(workSrid: number): Region {
+  const def = knownCrs(workSrid)?.def ?? '';
+  const half = gkHalfWidth(workSrid) ?? (/\+proj=utm\b/.test(def) ? 3 : undefined);
+  const lon0 = /\+proj=utm\b/.test(def)
+    ? Number(/\+zone=(\d+)/.exec(def)?.[1] ?? NaN) * 6 - 183
+    : Number(/\+lon_0=([-\d.]+)/.exec(def)?.[1] ?? NaN);
+  if (half === undefined || !Number.isFinite(lon0)) return CHINA;
+  const [a, b] = [lon0 - half, lon0 + half];
+  return {
+    lonMin: a,
+    lonMax: b,
+    latMin: CHINA.latMin,
+    latMax: CHINA.latMax,
+    en: `the zone of the working CRS EPSG:${workSrid} (${a}°E–${b}°E)`,
+    zh: `工作坐标系 EPSG:${workSrid} 的投影带（东经 ${a}°–${b}°）`,
+  };
+}
 
 /** NaN/Infinity or absurd magnitudes are refused whatever the CRS (run before guessing one). */
 export function assertSaneNumbers(bbox: BBox): void {
-  const box = bbox.toArray();
   if (bbox.nonFinite)
     throw new IngestError(
       'coords_out_of_range',
       'Some coordinates are not numbers (NaN or infinite); the geometry is damaged.',
       '部分坐标不是有效数字（NaN 或无穷大），几何数据已损坏。',
-      { bbox: box },
+      { bbox: null },
     );
+  const box = bbox.toArray();
   if (!bbox.empty && box.some((v) => Math.abs(v) > 1e9))
     throw new IngestError(
       'coords_out_of_range',
-      `Coordinates have absurd values (bbox ${box.join(', ')}); the geometry is damaged.`,
-      `坐标数值异常（范围 ${box.join('，')}），几何数据已损坏。`,
+      `Coordinates have absurd values (extent ${box.map((v) => fmt(v)).join(', ')}); the geometry is damaged.`,
+      `坐标数值异常（范围 ${box.map((v) => fmt(v)).join('，')}），几何数据已损坏。`,
       { bbox: box },
     );
 }
 
-/** The layer's extent, transformed to lon/lat, must lie in/near China. */
-export function checkRange(bbox: BBox, crs: ResolvedCrs): void {
+/**
+ * Do the layer's vertices, read in `crs`, land in the work region? Real vertices are transformed (the
+ * extremes and a bounded, evenly spread sample: BBox.sample), never the corners of a projected box,
+ * which for a conic projection can fall far outside China while every vertex is inside.
+ *
+ * - a CRS we chose (a .prj, a GeoJSON crs member, an inference) is refused when no vertex lands in
+ *   the work region (with REGION_MARGIN_DEG), and the message suggests --srs;
+ * - a CRS the user passed (--srs) is trusted: the same finding is a warning, and nothing suggests --srs;
+ * - either way, vertices that are no positions on Earth under the CRS are refused, and data only
+ *   partly inside the region is imported with a warning.
+ */
+export function checkPlacement(bbox: BBox, crs: ResolvedCrs, workSrid: number): Warning[] {
   assertSaneNumbers(bbox);
-  if (bbox.empty) return;
+  if (bbox.empty) return [];
+  const warnings: Warning[] = [];
+  const explicit = crs.how === 'option';
+  const as = explicit ? `${crs.source} (given with --srs)` : crs.source;
+  const as_zh = explicit ? `${crs.source}（由 --srs 指定）` : crs.source;
   const box = bbox.toArray();
+
   // A zone-prefixed GK CRS (false easting zone × 10⁶ + 500 000) has only eastings that start with its
-  // zone number. Data of zone 35 read with a zone-36 .prj still lands inside China (≈9° further west),
-  // so the lon/lat test below cannot see it.
+  // zone number. Data of zone 35 read with a zone-36 .prj still lands inside China (≈3° further east),
+  // so the position test below would not always see it.
   const fe = /\+proj=tmerc\b/.test(crs.def) ? Number(/\+x_0=(\d+)\b/.exec(crs.def)?.[1] ?? NaN) : NaN;
   if (fe >= 1e6 && fe % 1e6 === 500000) {
     const zone = Math.floor(fe / 1e6);
-    if (Math.floor(box[0] / 1e6) !== zone || Math.floor(box[2] / 1e6) !== zone)
-      throw new IngestError(
-        'coords_out_of_range',
-        `The eastings (${box[0]}…${box[2]}) do not start with the zone number ${zone} that ${crs.source} requires; the coordinate system is probably that of another zone. Pass --srs EPSG:n.`,
-        `横坐标（${box[0]}…${box[2]}）的带号不是 ${crs.source} 要求的 ${zone}，坐标系可能属于其他投影带。请用 --srs EPSG:n 指定坐标系。`,
-        { bbox: box, crs: crs.source, zone },
-      );
-  }
-  const conv = proj4(crs.def, GEO_4490);
-  const lons: number[] = [];
-  const lats: number[] = [];
-  const [x0, y0, x1, y1] = box;
-  for (const x of [x0, (x0 + x1) / 2, x1])
-    for (const y of [y0, (y0 + y1) / 2, y1]) {
-      let p: number[];
-      try {
-        p = conv.forward([x, y]);
-      } catch {
-        throw outOfRange(crs.source, 'cannot be transformed', box);
-      }
-      lons.push(p[0]);
-      lats.push(p[1]);
+    if (Math.floor(box[0] / 1e6) !== zone || Math.floor(box[2] / 1e6) !== zone) {
+      const en = `The eastings (${fmt(box[0])}…${fmt(box[2])}) do not start with the zone number ${zone} that ${as} requires`;
+      const zh = `横坐标（${fmt(box[0])}…${fmt(box[2])}）的带号不是 ${as_zh} 要求的 ${zone}`;
+      if (!explicit)
+        throw new IngestError(
+          'coords_out_of_range',
+          `${en}; the coordinate system is probably that of another zone. Pass --srs EPSG:n.`,
+          `${zh}，坐标系可能属于其他投影带。请用 --srs EPSG:n 指定坐标系。`,
+          { bbox: box, crs: crs.source, zone },
+        );
+      warnings.push(warning('coords_zone_mismatch', `${en}; they were read as ${crs.source} as requested.`, `${zh}；已按指定的 ${crs.source} 读取。`));
     }
-  const ll = [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)];
-  if (!ll.every(Number.isFinite) || ll[0] < CHINA.lonMin || ll[2] > CHINA.lonMax || ll[1] < CHINA.latMin || ll[3] > CHINA.latMax)
-    throw outOfRange(crs.source, `lon ${ll[0].toFixed(3)}…${ll[2].toFixed(3)}, lat ${ll[1].toFixed(3)}…${ll[3].toFixed(3)}`, box, ll);
+  }
+
+  const conv = proj4(crs.def, GEO_4490);
+  const region = workRegion(workSrid);
+  const m = REGION_MARGIN_DEG;
+  const pts = bbox.sample();
+  let failed = 0;
+  let inside = 0;
+  const ll = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const p of pts) {
+    let q: number[];
+    try {
+      q = conv.forward([p[0], p[1]]);
+    } catch {
+      failed++;
+      continue;
+    }
+    const [lon, lat] = q;
+    if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lat) > 90 || Math.abs(lon) > 540) {
+      failed++;
+      continue;
+    }
+    ll[0] = Math.min(ll[0], lon);
+    ll[1] = Math.min(ll[1], lat);
+    ll[2] = Math.max(ll[2], lon);
+    ll[3] = Math.max(ll[3], lat);
+    if (lon >= region.lonMin - m && lon <= region.lonMax + m && lat >= region.latMin - m && lat <= region.latMax + m) inside++;
+  }
+  if (failed)
+    throw new IngestError(
+      'coords_out_of_range',
+      `Read as ${as}, ${failed} of ${pts.length} checked vertices are not positions on Earth; ${
+        explicit ? 'check the coordinate system.' : 'the coordinate system is probably wrong. Pass --srs EPSG:n.'
+      }`,
+      `按 ${as_zh} 解读时，检查的 ${pts.length} 个顶点中有 ${failed} 个不是地球上的有效位置；${
+        explicit ? '请核对坐标系。' : '坐标系可能有误，请用 --srs EPSG:n 指定坐标系。'
+      }`,
+      { bbox: box, crs: crs.source, failed, checked: pts.length },
+    );
+  if (inside === pts.length) return warnings;
+
+  const at = `lon ${fmt(ll[0], 3)}…${fmt(ll[2], 3)}, lat ${fmt(ll[1], 3)}…${fmt(ll[3], 3)}`;
+  const at_zh = `经度 ${fmt(ll[0], 3)}…${fmt(ll[2], 3)}，纬度 ${fmt(ll[1], 3)}…${fmt(ll[3], 3)}`;
+  const details = { bbox: box, lonlat: ll, crs: crs.source, region: [region.lonMin, region.latMin, region.lonMax, region.latMax], marginDeg: m };
+  if (inside > 0)
+    warnings.push(
+      warning(
+        'coords_partly_outside_region',
+        `Read as ${as}, the data (${at}) reaches more than ${m}° beyond ${region.en}; it was imported.`,
+        `按 ${as_zh} 解读时，数据（${at_zh}）有部分超出${region.zh}${m}° 以上，已导入。`,
+      ),
+    );
+  else if (explicit)
+    warnings.push(
+      warning(
+        'coords_outside_region',
+        `Read as ${as}, the data lies at ${at}, outside ${region.en} (margin ${m}°); it was imported as requested. Check the coordinate system if this is not expected.`,
+        `按 ${as_zh} 解读时，数据位于${at_zh}，不在${region.zh}范围内（容差 ${m}°）；已按指定坐标系导入。如不符合预期，请核对坐标系。`,
+      ),
+    );
+  else
+    throw new IngestError(
+      'coords_out_of_range',
+      `Read as ${as}, the data lies at ${at}, outside ${region.en} (margin ${m}°); the coordinate system is probably wrong. Pass --srs EPSG:n.`,
+      `按 ${as_zh} 解读时，数据位于${at_zh}，不在${region.zh}范围内（容差 ${m}°），坐标系可能有误。请用 --srs EPSG:n 指定坐标系。`,
+      details,
+    );
+  return warnings;
+}
+
+/**
+ * --srs and the file's own declaration (.prj or GeoJSON crs member) disagree: the --srs wins, with a
+ * warning. They disagree when their EPSG codes differ, or (when one has none) when they put the layer's
+ * sample vertices more than ~1 m apart.
+ */
+export function compareWithDeclared(option: ResolvedCrs, declared: ResolvedCrs, bbox: BBox, what: string, what_zh: string): Warning | undefined {
+  let differs: boolean;
+  if (option.epsg !== undefined && declared.epsg !== undefined) differs = option.epsg !== declared.epsg;
+  else {
+    const pts = bbox.sample().slice(0, 64);
+    if (!pts.length) differs = option.def !== declared.def;
+    else {
+      differs = false;
+      try {
+        const a = proj4(option.def, GEO_4490);
+        const b = proj4(declared.def, GEO_4490);
+        for (const p of pts) {
+          const pa = a.forward([p[0], p[1]]);
+          const pb = b.forward([p[0], p[1]]);
+          if (!(Math.abs(pa[0] - pb[0]) < 1e-5 && Math.abs(pa[1] - pb[1]) < 1e-5)) {
+            differs = true;
+            break;
+          }
+        }
+      } catch {
+        differs = true;
+      }
+    }
+  }
+  if (!differs) return undefined;
+  return warning(
+    'srs_contradicts_declared',
+    `The layer was read as ${option.source} (--srs), but ${what} says ${declared.source}; check which one is right.`,
+    `已按 --srs 指定的 ${option.source} 读取，但${what_zh}声明的是 ${declared.source}；请核对哪一个正确。`,
+  );
 }
 
 /** Position mapper from the source CRS to EPSG:workSrid, or null when no reprojection is needed. */

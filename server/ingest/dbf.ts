@@ -10,6 +10,7 @@
  */
 import { IngestError } from '../errors';
 import { makeTextDecoder, utf8Check, type Utf8Verdict } from './encoding';
+import { ControlChars, hasControlByte } from './text';
 
 export interface DbfFieldDesc {
   /** raw name bytes up to the first NUL (decoded later, with the attribute encoding) */
@@ -34,14 +35,14 @@ export interface DbfHeader {
 
 export type DbfValue = string | number | boolean | null;
 
-const corrupt = (reason: string, details?: Record<string, unknown>) =>
-  new IngestError('dbf_corrupt', `The .dbf attribute file is damaged: ${reason}.`, `.dbf 属性表文件已损坏：${reason}。`, {
+const corrupt = (reason: string, reason_zh: string, details?: Record<string, unknown>) =>
+  new IngestError('dbf_corrupt', `The .dbf attribute file is damaged: ${reason}.`, `.dbf 属性表文件已损坏：${reason_zh}。`, {
     reason,
     ...details,
   });
 
 export function parseDbfHeader(b: Uint8Array): DbfHeader {
-  if (b.length < 32) throw corrupt('shorter than its 32-byte header');
+  if (b.length < 32) throw corrupt('shorter than its 32-byte header', '文件不足 32 字节的文件头');
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const version = b[0];
   if ((version & 0x07) === 0x04)
@@ -55,7 +56,7 @@ export function parseDbfHeader(b: Uint8Array): DbfHeader {
   const headerLength = dv.getUint16(8, true);
   const recordLength = dv.getUint16(10, true);
   const ldid = b[29];
-  if (headerLength < 33 || headerLength > b.length) throw corrupt(`header length ${headerLength} is impossible`);
+  if (headerLength < 33 || headerLength > b.length) throw corrupt(`header length ${headerLength} is impossible`, `文件头长度 ${headerLength} 不可能成立`);
 
   const raw: Omit<DbfFieldDesc, 'offset'>[] = [];
   for (let p = 32; p + 32 <= headerLength && b[p] !== 0x0d; p += 32) {
@@ -77,7 +78,7 @@ export function parseDbfHeader(b: Uint8Array): DbfHeader {
   if (width(false) !== recordLength) {
     if (width(true) === recordLength) ext = true;
     else
-      throw corrupt(`record length ${recordLength} does not match its fields (${width(false)})`, {
+      throw corrupt(`record length ${recordLength} does not match its fields (${width(false)})`, `记录长度 ${recordLength} 与各字段宽度之和（${width(false)}）不符`, {
         recordLength,
         fieldsWidth: width(false),
       });
@@ -92,7 +93,10 @@ export function parseDbfHeader(b: Uint8Array): DbfHeader {
 
   const available = Math.floor((b.length - headerLength) / Math.max(recordLength, 1));
   if (recordLength > 0 && available < recordCount)
-    throw corrupt(`truncated: ${recordCount} records declared, only ${available} present`, { recordCount, available });
+    throw corrupt(`truncated: ${recordCount} records declared, only ${available} present`, `文件不完整：声明 ${recordCount} 条记录，实际只有 ${available} 条`, {
+      recordCount,
+      available,
+    });
   return { version, recordCount, headerLength, recordLength, ldid, fields };
 }
 
@@ -162,13 +166,13 @@ export function countDeleted(b: Uint8Array, h: DbfHeader): number {
 }
 
 /** Decoded, non-empty, unique field names (Chinese names like 图斑编号 come through exactly). */
-export function decodeFieldNames(fields: DbfFieldDesc[], codec: string): { names: string[]; renamed: string[] } {
+export function decodeFieldNames(fields: DbfFieldDesc[], codec: string, control = new ControlChars()): { names: string[]; renamed: string[] } {
   const decode = makeTextDecoder(codec);
   const seen = new Set<string>();
   const renamed: string[] = [];
   const names = fields.map((f, i) => {
     const nb = Buffer.from(f.nameBytes.buffer, f.nameBytes.byteOffset, f.nameBytes.byteLength);
-    let name = decode(nb, 0, nb.length).trim() || `field_${i + 1}`;
+    let name = control.cleanName(decode(nb, 0, nb.length), (c) => `${c.trim() || `field_${i + 1}`} (field name / 字段名)`).trim() || `field_${i + 1}`;
     const original = name;
     // Names that differ only by case collide in most databases: make them unique.
     for (let k = 2; seen.has(name.toLowerCase()); k++) name = `${original}_${k}`;
@@ -227,14 +231,17 @@ export function makeRecordReader(
   fields: DbfFieldDesc[],
   names: string[],
   codec: string,
+  control = new ControlChars(),
 ): { read: (i: number) => Record<string, DbfValue>; anomalies: RecordAnomalies } {
   const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const decode = makeTextDecoder(codec);
   const anomalies: RecordAnomalies = { badNumbers: 0, bigIntegers: 0, badDates: 0 };
 
-  const text = (len: number): FieldReader => {
+  const textOf = (len: number, field: string): FieldReader => {
     // Attribute values repeat a lot (village names, change types): cache decodes of non-ASCII bytes.
     const cache = new Map<string, string>();
+    // NUL and other control characters inside a value (text.ts) are stripped and counted per field
+    const clean = (v: string) => control.clean(field, v);
     return (b, s) => {
       const e = trimEnd(b, s, s + len);
       if (e === s) return null;
@@ -244,14 +251,14 @@ export function makeRecordReader(
           ascii = false;
           break;
         }
-      if (ascii) return b.toString('latin1', s, e);
+      if (ascii) return hasControlByte(b, s, e) ? clean(b.toString('latin1', s, e)) || null : b.toString('latin1', s, e);
       const key = b.toString('latin1', s, e);
       let v = cache.get(key);
       if (v === undefined) {
         v = decode(b, s, e);
         if (cache.size < 4096) cache.set(key, v);
       }
-      return v;
+      return clean(v) || null;
     };
   };
 
@@ -280,7 +287,7 @@ export function makeRecordReader(
     return c === 0x74 || c === 0x79 ? true : c === 0x66 || c === 0x6e ? false : null; // t y / f n
   };
 
-  const date: FieldReader = (b, s) => {
+  const dateOf = (field: string): FieldReader => (b, s) => {
     const e = trimEnd(b, s, s + 8);
     const st = trimStart(b, s, e);
     if (st === e) return null;
@@ -294,10 +301,11 @@ export function makeRecordReader(
     const str = b.toString('latin1', st, e);
     if (digits) return `${str.slice(0, 4)}-${str.slice(4, 6)}-${str.slice(6, 8)}`;
     anomalies.badDates++;
-    return str;
+    return control.clean(field, str) || null;
   };
 
-  const readers: FieldReader[] = fields.map((f) => {
+  const readers: FieldReader[] = fields.map((f, k) => {
+    const text = (len: number) => textOf(len, names[k]);
     switch (f.type) {
       case 'C':
         return text(f.length);
@@ -307,7 +315,7 @@ export function makeRecordReader(
       case 'L':
         return logical;
       case 'D':
-        return date;
+        return dateOf(names[k]);
       case 'I': // Visual FoxPro binary integer
         return f.length === 4 ? (b, s) => b.readInt32LE(s) : text(f.length);
       case 'O': // binary double

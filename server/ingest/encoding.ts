@@ -172,14 +172,14 @@ export function chooseEncoding(input: {
   }
 
   /** A declaration is overridden only when the bytes clearly contradict it. */
-  const checked = (declared: string, how: 'cpg' | 'ldid', source: string): EncodingChoice => {
+  const checked = (declared: string, how: 'cpg' | 'ldid', source: string, source_zh: string): EncodingChoice => {
     const v = input.verdict();
     if (declared === 'utf-8' && v === 0) {
       warnings.push(
         warning(
           `encoding_${how}_mismatch`,
           `${source} says UTF-8 but the attributes are not valid UTF-8; decoded as GBK/GB18030 instead.`,
-          `${source} 声明为 UTF-8，但属性数据不是有效的 UTF-8，已按 GBK/GB18030 解码。`,
+          `${source_zh}声明为 UTF-8，但属性数据不是有效的 UTF-8，已按 GBK/GB18030 解码。`,
         ),
       );
       return pick('gbk', 'detected');
@@ -189,7 +189,7 @@ export function chooseEncoding(input: {
         warning(
           `encoding_${how}_mismatch`,
           `${source} says ${declared} but the attributes are valid UTF-8 text; decoded as UTF-8 instead.`,
-          `${source} 声明为 ${declared}，但属性数据是有效的 UTF-8 文本，已按 UTF-8 解码。`,
+          `${source_zh}声明为 ${declared}，但属性数据是有效的 UTF-8 文本，已按 UTF-8 解码。`,
         ),
       );
       return pick('utf-8', 'detected');
@@ -209,7 +209,7 @@ export function chooseEncoding(input: {
   if (input.cpg) {
     const text = Buffer.from(input.cpg).toString('latin1').replace(/\0/g, '').trim();
     const enc = normalizeEncodingLabel(text);
-    if (enc) return checked(enc, 'cpg', `The .cpg file ("${text}")`);
+    if (enc) return checked(enc, 'cpg', `The .cpg file ("${text}")`, `.cpg 文件（“${text}”）`);
     warnings.push(
       warning(
         'encoding_cpg_unknown',
@@ -220,7 +220,8 @@ export function chooseEncoding(input: {
   }
 
   const fromLdid = ldidEncoding(input.ldid);
-  if (fromLdid) return checked(fromLdid, 'ldid', `The .dbf language driver (0x${input.ldid.toString(16).padStart(2, '0')})`);
+  const hex = `0x${input.ldid.toString(16).padStart(2, '0')}`;
+  if (fromLdid) return checked(fromLdid, 'ldid', `The .dbf language driver (${hex})`, `.dbf 的语言驱动标记（${hex}）`);
 
   return pick(input.verdict() === 0 ? 'gbk' : 'utf-8', 'detected');
 }

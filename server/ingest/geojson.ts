@@ -8,14 +8,23 @@ import type { Geometry } from 'geojson';
 import { IngestError } from '../errors';
 import type { EncodingInfo, ReadFeature, ReadOptions, ReadResult } from './types';
 import { badEncoding, codecFor, normalizeEncodingLabel, utf8Check } from './encoding';
-import { assertSaneNumbers, checkRange, crsFromGeoJsonMember, crsFromOption, geojsonDefault, inferCrs, transformer } from './crs';
+import { assertSaneNumbers, checkPlacement, compareWithDeclared, crsFromGeoJsonMember, crsFromOption, geojsonDefault, inferCrs, transformer, type ResolvedCrs } from './crs';
 import { BBox, clean2D, COORD_DEPTH, mapCoords, typeKey } from './geometry';
+import { acceptCount, acceptGeometryTypes } from './accept';
+import { ControlChars } from './text';
 import { warning, type Warning } from './warn';
 
 type Props = Record<string, string | number | boolean | null>;
 
-export const geojsonInvalid = (reason: string, details?: Record<string, unknown>) =>
-  new IngestError('geojson_invalid', `The GeoJSON is not valid: ${reason}.`, `GeoJSON 无效：${reason}。`, { reason, ...details });
+export const geojsonInvalid = (reason: string, reason_zh: string, details?: Record<string, unknown>) =>
+  new IngestError('geojson_invalid', `The GeoJSON is not valid: ${reason}.`, `GeoJSON 无效：${reason_zh}。`, { reason, ...details });
+
+/** Where in the file, in both languages: feature 3, feature 3.geometries[0] … */
+interface Where {
+  en: string;
+  zh: string;
+}
+const featureAt = (i: number): Where => ({ en: `feature ${i}`, zh: `第 ${i} 个要素` });
 
 function decodeText(bytes: Uint8Array, opts: ReadOptions, warnings: Warning[]): { text: string; encoding: EncodingInfo } {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -41,20 +50,22 @@ function decodeText(bytes: Uint8Array, opts: ReadOptions, warnings: Warning[]): 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Structural check: known type, coordinates nested as deep as the type says, positions of numbers. */
-function checkGeometry(g: unknown, where: string): void {
-  if (!isObj(g)) throw geojsonInvalid(`${where}: geometry is not an object`);
+function checkGeometry(g: unknown, where: Where): void {
+  if (!isObj(g)) throw geojsonInvalid(`${where.en}: geometry is not an object`, `${where.zh}：geometry 不是对象`);
   if (g.type === 'GeometryCollection') {
-    if (!Array.isArray(g.geometries)) throw geojsonInvalid(`${where}: GeometryCollection without a geometries array`);
-    g.geometries.forEach((x, i) => checkGeometry(x, `${where}.geometries[${i}]`));
+    if (!Array.isArray(g.geometries))
+      throw geojsonInvalid(`${where.en}: GeometryCollection without a geometries array`, `${where.zh}：GeometryCollection 缺少 geometries 数组`);
+    g.geometries.forEach((x, i) => checkGeometry(x, { en: `${where.en}.geometries[${i}]`, zh: `${where.zh}.geometries[${i}]` }));
     return;
   }
   const depth = COORD_DEPTH[g.type as string];
-  if (depth === undefined) throw geojsonInvalid(`${where}: unknown geometry type "${String(g.type)}"`);
+  if (depth === undefined)
+    throw geojsonInvalid(`${where.en}: unknown geometry type "${String(g.type)}"`, `${where.zh}：未知的几何类型“${String(g.type)}”`);
   const walk = (c: unknown, d: number): void => {
-    if (!Array.isArray(c)) throw geojsonInvalid(`${where}: malformed ${g.type} coordinates`);
+    if (!Array.isArray(c)) throw geojsonInvalid(`${where.en}: malformed ${g.type} coordinates`, `${where.zh}：${g.type} 的坐标结构错误`);
     if (d === 0) {
       if (c.length > 0 && (c.length < 2 || !c.every((v) => typeof v === 'number')))
-        throw geojsonInvalid(`${where}: a position must hold at least two numbers`);
+        throw geojsonInvalid(`${where.en}: a position must hold at least two numbers`, `${where.zh}：每个坐标点至少需要两个数字`);
       return;
     }
     for (const x of c) walk(x, d - 1);
@@ -62,18 +73,23 @@ function checkGeometry(g: unknown, where: string): void {
   walk(g.coordinates, depth);
 }
 
-function toProps(p: unknown): Props {
+/** Properties as stored; text (keys, strings, nested JSON) without the control characters of text.ts. */
+function toProps(p: unknown, control: ControlChars): Props {
   const out: Props = {};
   if (!isObj(p)) return out;
-  for (const [k, v] of Object.entries(p))
+  for (const [rawKey, v] of Object.entries(p)) {
+    const k = control.cleanName(rawKey, (c) => `${c} (field name / 字段名)`);
     out[k] =
       v === null || v === undefined
         ? null
         : typeof v === 'object'
-          ? JSON.stringify(v)
-          : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-            ? v
-            : String(v);
+          ? control.clean(k, JSON.stringify(v))
+          : typeof v === 'string'
+            ? control.clean(k, v)
+            : typeof v === 'number' || typeof v === 'boolean'
+              ? v
+              : String(v);
+  }
   return out;
 }
 
@@ -84,28 +100,34 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
   try {
     root = JSON.parse(text);
   } catch (e) {
-    throw geojsonInvalid(`not JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw geojsonInvalid('not JSON', '不是有效的 JSON', { error: e instanceof Error ? e.message : String(e) });
   }
-  if (!isObj(root)) throw geojsonInvalid('the top level is not an object');
+  if (!isObj(root)) throw geojsonInvalid('the top level is not an object', '顶层不是对象');
 
   let raw: { type?: unknown; geometry: unknown; properties: unknown }[];
   if (root.type === 'FeatureCollection') {
-    if (!Array.isArray(root.features)) throw geojsonInvalid('FeatureCollection without a features array');
+    if (!Array.isArray(root.features)) throw geojsonInvalid('FeatureCollection without a features array', 'FeatureCollection 缺少 features 数组');
     raw = root.features as never;
   } else if (root.type === 'Feature') raw = [root as never];
   else if (typeof root.type === 'string' && (root.type in COORD_DEPTH || root.type === 'GeometryCollection'))
     raw = [{ geometry: root, properties: null }];
-  else throw geojsonInvalid(`"type" is ${JSON.stringify(root.type)}, not a FeatureCollection, Feature or geometry`);
+  else
+    throw geojsonInvalid(
+      `"type" is ${JSON.stringify(root.type)}, not a FeatureCollection, Feature or geometry`,
+      `“type”为 ${JSON.stringify(root.type)}，不是 FeatureCollection、Feature 或几何对象`,
+    );
 
   const bbox = new BBox();
   const geoms: (Geometry | null)[] = [];
   const kinds = new Map<string, Set<string>>();
   raw.forEach((f, i) => {
-    if (!isObj(f)) throw geojsonInvalid(`feature ${i} is not an object`);
-    if (f.type !== undefined && f.type !== 'Feature') throw geojsonInvalid(`feature ${i} has type ${JSON.stringify(f.type)}, not "Feature"`);
-    if (f.geometry !== null && f.geometry !== undefined) checkGeometry(f.geometry, `feature ${i}`);
+    const at = featureAt(i);
+    if (!isObj(f)) throw geojsonInvalid(`${at.en} is not an object`, `${at.zh}不是对象`);
+    if (f.type !== undefined && f.type !== 'Feature')
+      throw geojsonInvalid(`${at.en} has type ${JSON.stringify(f.type)}, not "Feature"`, `${at.zh}的类型为 ${JSON.stringify(f.type)}，不是“Feature”`);
+    if (f.geometry !== null && f.geometry !== undefined) checkGeometry(f.geometry, at);
     if (f.properties !== null && f.properties !== undefined && !isObj(f.properties))
-      throw geojsonInvalid(`feature ${i}: properties is not an object`);
+      throw geojsonInvalid(`${at.en}: properties is not an object`, `${at.zh}：properties 不是对象`);
     geoms.push(clean2D(f.geometry as Geometry | null, bbox));
     if (isObj(f.properties))
       for (const [k, v] of Object.entries(f.properties)) {
@@ -114,38 +136,57 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
       }
   });
 
+  // geometry first (accept.ts): a wrong type or an empty layer is the reason, before encoding or CRS
+  const geometryTypes: Record<string, number> = {};
+  for (const g of geoms) geometryTypes[typeKey(g)] = (geometryTypes[typeKey(g)] ?? 0) + 1;
+  acceptGeometryTypes(geometryTypes, opts.accept);
+  acceptCount(geoms.length, geoms.length - (geometryTypes.null ?? 0), opts.accept, name);
+
   assertSaneNumbers(bbox);
   const declared = root.crs !== undefined && root.crs !== null;
-  const crs = opts.srs
-    ? crsFromOption(opts.srs)
-    : declared
+  let crs: ResolvedCrs;
+  if (opts.srs) {
+    crs = crsFromOption(opts.srs);
+    if (declared) {
+      let member: ResolvedCrs | undefined;
+      try {
+        member = crsFromGeoJsonMember(root.crs);
+      } catch {
+        /* an unreadable crs member is what --srs is for */
+      }
+      const w = member && compareWithDeclared(crs, member, bbox, 'the GeoJSON crs member', ' GeoJSON 的 crs 成员');
+      if (w) warnings.push(w);
+    }
+  } else
+    crs = declared
       ? crsFromGeoJsonMember(root.crs)
       : bbox.empty || isLonLat(bbox)
         ? geojsonDefault()
         : inferCrs(bbox); // projected coordinates without a crs member: seen from real exports
   warnings.push(...crs.warnings);
-  checkRange(bbox, crs);
+  warnings.push(...checkPlacement(bbox, crs, opts.workSrid));
   const reproject = transformer(crs, opts.workSrid);
-
-  const geometryTypes: Record<string, number> = {};
-  for (const g of geoms) geometryTypes[typeKey(g)] = (geometryTypes[typeKey(g)] ?? 0) + 1;
-  const fieldNames = [...kinds.keys()];
+  const control = new ControlChars();
+  // keys are cleaned like values (toProps): a field name with a NUL is one the database cannot store
+  const fieldKinds = new Map<string, Set<string>>();
+  for (const [k, set] of kinds) {
+    const c = new ControlChars().clean('', k);
+    fieldKinds.set(c, new Set([...(fieldKinds.get(c) ?? []), ...set]));
+  }
 
   function* features(): Generator<ReadFeature> {
     for (let i = 0; i < raw.length; i++) {
       const g = geoms[i];
       // GeoJSON properties stay as each feature delivered them (a shapefile row has every field anyway)
-      yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: toProps(raw[i].properties) };
+      yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: toProps(raw[i].properties, control) };
     }
+    for (const w of control.warnings()) if (!warnings.some((x) => x.code === w.code)) warnings.push(w);
   }
 
   return {
     sourceLayer: name,
     // 'string' | 'number' | 'boolean', or 'mixed' when features disagree
-    fields: fieldNames.map((k) => {
-      const s = kinds.get(k)!;
-      return { name: k, type: s.size === 1 ? [...s][0] : s.size === 0 ? 'string' : 'mixed' };
-    }),
+    fields: [...fieldKinds].map(([k, s]) => ({ name: k, type: s.size === 1 ? [...s][0] : s.size === 0 ? 'string' : 'mixed' })),
     crs: { source: crs.source, how: crs.how, target: `EPSG:${opts.workSrid}` },
     encoding,
     count: raw.length,

@@ -4,28 +4,72 @@
  */
 import type { Geometry, Position } from 'geojson';
 
-/** [minX, minY, maxX, maxY]; also tracks whether any coordinate was not a finite number. */
+/** Most vertices kept in BBox's strided sample (the CRS check transforms these plus the extremes). */
+export const SAMPLE_MAX = 1024;
+
+/**
+ * [minX, minY, maxX, maxY]; also tracks whether any coordinate was not a finite number, and keeps a
+ * bounded sample of real vertices for the CRS plausibility check (crs.ts checkPlacement): the vertices
+ * that reach the extremes of x, y, x+y and x−y, plus every k-th vertex (k doubles whenever the sample
+ * fills up, so it stays evenly spread over the file and never holds more than SAMPLE_MAX). Checking
+ * vertices rather than the corners of the box matters for conic projections: the corners of a box
+ * drawn in Albers/Lambert metres can lie far from any vertex.
+ */
 export class BBox {
   minX = Infinity;
   minY = Infinity;
   maxX = -Infinity;
   maxY = -Infinity;
   nonFinite = false;
+  private minS = Infinity;
+  private maxS = -Infinity;
+  private minD = Infinity;
+  private maxD = -Infinity;
+  /** x,y of the vertex reaching minX, maxX, minY, maxY, min x+y, max x+y, min x−y, max x−y */
+  private readonly ext = new Array<number>(16).fill(NaN);
+  private seen = 0;
+  private stride = 1;
+  private strided: number[] = [];
   add(x: number, y: number) {
     if (!Number.isFinite(x) || !Number.isFinite(y)) {
       this.nonFinite = true;
       return;
     }
-    if (x < this.minX) this.minX = x;
-    if (x > this.maxX) this.maxX = x;
-    if (y < this.minY) this.minY = y;
-    if (y > this.maxY) this.maxY = y;
+    const e = this.ext;
+    if (x < this.minX) (this.minX = x), (e[0] = x), (e[1] = y);
+    if (x > this.maxX) (this.maxX = x), (e[2] = x), (e[3] = y);
+    if (y < this.minY) (this.minY = y), (e[4] = x), (e[5] = y);
+    if (y > this.maxY) (this.maxY = y), (e[6] = x), (e[7] = y);
+    const s = x + y;
+    const d = x - y;
+    if (s < this.minS) (this.minS = s), (e[8] = x), (e[9] = y);
+    if (s > this.maxS) (this.maxS = s), (e[10] = x), (e[11] = y);
+    if (d < this.minD) (this.minD = d), (e[12] = x), (e[13] = y);
+    if (d > this.maxD) (this.maxD = d), (e[14] = x), (e[15] = y);
+    if (this.seen++ % this.stride === 0) {
+      this.strided.push(x, y);
+      if (this.strided.length >= 2 * SAMPLE_MAX) {
+        // keep every other sampled vertex: those at multiples of the doubled stride
+        const kept: number[] = [];
+        for (let i = 0; i < this.strided.length; i += 4) kept.push(this.strided[i], this.strided[i + 1]);
+        this.strided = kept;
+        this.stride *= 2;
+      }
+    }
   }
   get empty() {
     return this.minX > this.maxX && !this.nonFinite;
   }
   toArray(): [number, number, number, number] {
     return [this.minX, this.minY, this.maxX, this.maxY];
+  }
+  /** Real vertices of the layer: the extremes first, then the strided sample (empty when no vertex). */
+  sample(): [number, number][] {
+    const out: [number, number][] = [];
+    if (this.minX > this.maxX) return out;
+    for (let i = 0; i < 16; i += 2) out.push([this.ext[i], this.ext[i + 1]]);
+    for (let i = 0; i < this.strided.length; i += 2) out.push([this.strided[i], this.strided[i + 1]]);
+    return out;
   }
 }
 

@@ -121,12 +121,14 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   const layer = await resolveLayer(db, declaration, { create: false });
   progress({ phase: 'read', done: 0, total: 1 });
   const readStarted = performance.now();
+  const mode = geometryMode(layer.name, layer.role);
   const src = await readSource(req.bytes, {
     fileName: req.fileName, srs: req.srs, encoding: req.encoding, sourceLayer: req.sourceLayer,
     workSrid: settings.workSrid, limits: settings.limits,
+    // the reader refuses a wrong geometry type or an empty layer first, before encoding and CRS (accept.ts)
+    accept: { geometry: mode, layer: layer.name },
   });
   const readSeconds = Math.round(performance.now() - readStarted) / 1000;
-  const mode = geometryMode(layer.name, layer.role);
   checkGeometryTypes(src, mode, layer.name);
 
   const fieldNames = src.fields.map((f) => f.name);
@@ -198,7 +200,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       if (isAppError(e)) throw e;
       // decoding and reprojection run lazily here, outside readSource's own guard
       throw new IngestError('read_failed', `Could not read record ${idx}: ${(e as Error).message}`,
-        `无法读取第 ${idx} 条记录：${(e as Error).message}`, { record: idx });
+        `无法读取第 ${idx} 条记录（解析时出错）。`, { record: idx, error: (e as Error).message });
     }
     const last = rows.take();
     if (last.length) yield last;

@@ -44,6 +44,27 @@ export interface ZipLayer {
   files: Record<string, string>;
 }
 
+const folderOf = (p: string) => p.slice(0, p.lastIndexOf('/') + 1).toLowerCase();
+
+/**
+ * A layer without its own .prj takes the folder's only .prj that belongs to no layer (DLTB.shp beside
+ * 坐标系.prj, or DLTB.shp.prj): refusing such a delivery as "no coordinate system" would be refusing it
+ * for its file name. The reader warns (prj_name_differs). Only when exactly one layer and one orphan
+ * .prj share the folder: anything else is a guess.
+ */
+function adoptOrphanPrj(layers: ZipLayer[], groups: Iterable<{ path: string; files: Record<string, string> }>): void {
+  const orphans = new Map<string, string[]>();
+  for (const g of groups)
+    if (!g.files.shp && g.files.prj) orphans.set(folderOf(g.path), [...(orphans.get(folderOf(g.path)) ?? []), g.files.prj]);
+  const without = new Map<string, ZipLayer[]>();
+  for (const l of layers)
+    if (l.kind === 'shp' && !l.files.prj) without.set(folderOf(l.path), [...(without.get(folderOf(l.path)) ?? []), l]);
+  for (const [folder, ls] of without) {
+    const prjs = orphans.get(folder) ?? [];
+    if (ls.length === 1 && prjs.length === 1) ls[0].files.prj = prjs[0];
+  }
+}
+
 const SHP_PARTS = new Set(['shp', 'shx', 'dbf', 'prj', 'cpg']);
 
 /** Group the entries of a zip into layers (pure; exported for tests). */
@@ -72,6 +93,7 @@ export function findLayers(paths: string[]): ZipLayer[] {
   }
   for (const g of groups.values())
     if (g.files.shp) layers.push({ kind: 'shp', name: baseName(g.path), path: g.path, files: g.files });
+  adoptOrphanPrj(layers, groups.values());
   // A base name shared by two layers (same name in two folders) is shown with its path.
   const count = new Map<string, number>();
   for (const l of layers) count.set(l.name.toLowerCase(), (count.get(l.name.toLowerCase()) ?? 0) + 1);
@@ -116,11 +138,13 @@ function chooseLayer(layers: ZipLayer[], opts: ReadOptions, entries: string[]): 
   }
   if (layers.length > 1) {
     const list = layers.map((l) => l.name);
+    // --layer names the tuban layer (survey, cadastral …); the layer inside the zip is chosen with
+    // --name (npm run ingest) or the source_layer form field (POST /api/imports)
     throw new IngestError(
       'multiple_layers',
-      `The zip holds ${list.length} layers (${list.join(', ')}); choose one with the layer option (sourceLayer / --layer).`,
-      `压缩包中有 ${list.length} 个图层（${list.join('、')}），请通过图层参数（sourceLayer / --layer）指定要导入的图层。`,
-      { layers: list },
+      `The zip holds ${list.length} layers (${list.join(', ')}); choose one with --name ${list[0]} (npm run ingest) or the form field source_layer=${list[0]} (POST /api/imports).`,
+      `压缩包中有 ${list.length} 个图层（${list.join('、')}），请指定要导入的图层：命令行用 --name ${list[0]}（npm run ingest），接口用表单字段 source_layer=${list[0]}（POST /api/imports）。`,
+      { layers: list, option: '--name', field: 'source_layer' },
     );
   }
   return layers[0];
@@ -142,6 +166,7 @@ async function readFromZip(buf: Uint8Array, opts: ReadOptions): Promise<ReadResu
     if (!layer.files.dbf) throw dbfMissing(name); // before inflating a possibly large .shp
     const parts: ShapefileParts = { name, shp: await zip.read(layer.files.shp) };
     for (const e of ['shx', 'dbf', 'prj', 'cpg'] as const) if (layer.files[e]) parts[e] = await zip.read(layer.files[e]);
+    if (layer.files.prj && stripExt(layer.files.prj).toLowerCase() !== layer.path.toLowerCase()) parts.prjPath = layer.files.prj;
     return { ...readShapefile(parts, opts), availableLayers };
   } finally {
     zip?.close();
@@ -210,8 +235,8 @@ export async function readSource(buf: Uint8Array, opts: ReadOptions): Promise<Re
     throw new IngestError(
       'read_failed',
       `The file could not be read (${e instanceof Error ? e.message : String(e)}).`,
-      `无法读取该文件（${e instanceof Error ? e.message : String(e)}）。`,
-      { fileName: opts.fileName },
+      '无法读取该文件（解析时出错）。',
+      { fileName: opts.fileName, error: e instanceof Error ? e.message : String(e) },
     );
   }
 }

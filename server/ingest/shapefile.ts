@@ -8,9 +8,11 @@ import { IngestError } from '../errors';
 import type { ReadFeature, ReadOptions, ReadResult } from './types';
 import { countDeleted, decodeFieldNames, fieldKind, makeRecordReader, parseDbfHeader, scanTextUtf8, visibleFields } from './dbf';
 import { chooseEncoding } from './encoding';
-import { assertSaneNumbers, checkRange, crsFromOption, crsFromPrj, emptyLayerCrs, inferCrs, transformer } from './crs';
+import { assertSaneNumbers, checkPlacement, compareWithDeclared, crsFromOption, crsFromPrj, emptyLayerCrs, inferCrs, transformer, type ResolvedCrs } from './crs';
 import { BBox, mapCoords, typeKey } from './geometry';
-import { isShpRing, parseShpRecords, ringGeometry, ringHexEwkb, scanShp, shxRecordCount, type ShpRing } from './shp';
+import { isShpRing, judgeOverstated, parseShpRecords, ringGeometry, ringHexEwkb, scanShp, shpHeaderType, shxRecordCount, type ShpRing } from './shp';
+import { acceptCount, acceptShapeType } from './accept';
+import { ControlChars } from './text';
 import { warning, type Warning } from './warn';
 
 export interface ShapefileParts {
@@ -20,6 +22,8 @@ export interface ShapefileParts {
   shx?: Uint8Array;
   dbf?: Uint8Array;
   prj?: Uint8Array;
+  /** path of the .prj in the zip when its base name is not the layer's (a lone .prj beside the .shp) */
+  prjPath?: string;
   cpg?: Uint8Array;
 }
 
@@ -54,11 +58,15 @@ class RingFeature implements ReadFeature {
 export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<ReadResult, 'availableLayers'> {
   const warnings: Warning[] = [];
   if (!parts.dbf) throw dbfMissing(parts.name);
+  // the geometry type first: a point file given as a survey is refused for that, whatever else is wrong
+  const headerType = shpHeaderType(parts.shp);
+  if (headerType !== undefined) acceptShapeType(headerType, opts.accept);
 
   const scan = scanShp(parts.shp);
   warnings.push(...scan.warnings);
+  const shxCount = parts.shx ? shxRecordCount(parts.shx) : undefined;
   if (parts.shx) {
-    const n = shxRecordCount(parts.shx);
+    const n = shxCount;
     if (n !== scan.recordCount)
       warnings.push(
         warning(
@@ -71,6 +79,8 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
 
   const dbf = parts.dbf;
   const header = parseDbfHeader(dbf);
+  const overstated = judgeOverstated(scan, header.recordCount, shxCount);
+  if (overstated) warnings.push(overstated);
   if (header.recordCount !== scan.recordCount)
     throw new IngestError(
       'shp_dbf_mismatch',
@@ -82,7 +92,8 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
   const fieldDescs = visibleFields(header);
   const enc = chooseEncoding({ option: opts.encoding, cpg: parts.cpg, ldid: header.ldid, verdict: () => scanTextUtf8(dbf, header) });
   warnings.push(...enc.warnings);
-  const { names, renamed } = decodeFieldNames(fieldDescs, enc.codec);
+  const control = new ControlChars();
+  const { names, renamed } = decodeFieldNames(fieldDescs, enc.codec, control);
   if (renamed.length)
     warnings.push(
       warning(
@@ -104,28 +115,33 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
   const bbox = new BBox();
   const geoms = parseShpRecords(parts.shp, scan, bbox);
 
-  assertSaneNumbers(bbox);
-  const crs = opts.srs
-    ? crsFromOption(opts.srs)
-    : parts.prj
-      ? crsFromPrj(parts.prj)
-      : bbox.empty
-        ? emptyLayerCrs(opts.workSrid)
-        : inferCrs(bbox);
-  warnings.push(...crs.warnings);
-  checkRange(bbox, crs);
-  const reproject = transformer(crs, opts.workSrid);
-
   const geometryTypes: Record<string, number> = {};
   for (const g of geoms) {
     const k = isShpRing(g) ? 'Polygon' : typeKey(g);
     geometryTypes[k] = (geometryTypes[k] ?? 0) + 1;
   }
+  // no features / none with a shape: said before anything about the coordinate system
+  acceptCount(geoms.length, geoms.length - (geometryTypes.null ?? 0), opts.accept, parts.name);
 
-  const records = makeRecordReader(dbf, header, fieldDescs, names, enc.codec);
+  assertSaneNumbers(bbox);
+  if (parts.prj && parts.prjPath)
+    warnings.push(
+      warning(
+        'prj_name_differs',
+        `The layer has no "${parts.name}.prj"; the only .prj beside it, "${parts.prjPath}", was used. Check that it belongs to this layer.`,
+        `图层没有同名的“${parts.name}.prj”，已使用同一文件夹中唯一的 .prj 文件“${parts.prjPath}”。请确认它属于该图层。`,
+      ),
+    );
+  const crs = opts.srs ? crsWithOption(opts.srs, parts.prj, bbox, warnings) : parts.prj ? crsFromPrj(parts.prj) : bbox.empty ? emptyLayerCrs(opts.workSrid) : inferCrs(bbox);
+  warnings.push(...crs.warnings);
+  warnings.push(...checkPlacement(bbox, crs, opts.workSrid));
+  const reproject = transformer(crs, opts.workSrid);
+
+  const records = makeRecordReader(dbf, header, fieldDescs, names, enc.codec, control);
   const reportAnomalies = () => {
     const a = records.anomalies;
     const add = (w: Warning) => warnings.some((x) => x.code === w.code) || warnings.push(w);
+    control.warnings().forEach(add); // field names were cleaned up front, values as they were read
     if (a.badNumbers)
       add(warning('dbf_bad_numbers', `${a.badNumbers} numeric values were not numbers and were set to empty.`, `有 ${a.badNumbers} 个数值字段的值不是数字，已置为空。`));
     if (a.bigIntegers)
@@ -165,4 +181,29 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
     features,
     warnings,
   };
+}
+
+/**
+ * --srs wins over the .prj, but the .prj is still read: when it says something else, or cannot be read,
+ * the report says so (a --srs typed for another delivery is a common slip).
+ */
+function crsWithOption(srs: string, prj: Uint8Array | undefined, bbox: BBox, warnings: Warning[]): ResolvedCrs {
+  const option = crsFromOption(srs);
+  if (!prj) return option;
+  let declared: ResolvedCrs;
+  try {
+    declared = crsFromPrj(prj);
+  } catch {
+    warnings.push(
+      warning(
+        'prj_ignored',
+        `The .prj could not be interpreted; the layer was read as ${option.source} (--srs).`,
+        `无法解析 .prj，已按 --srs 指定的 ${option.source} 读取。`,
+      ),
+    );
+    return option;
+  }
+  const w = compareWithDeclared(option, declared, bbox, 'the .prj', ' .prj ');
+  if (w) warnings.push(w);
+  return option;
 }

@@ -31,18 +31,35 @@ export const SHAPE_TYPES: Record<number, string> = {
 const BASE_2D: Record<number, number> = { 0: 0, 1: 1, 11: 1, 21: 1, 3: 3, 13: 3, 23: 3, 5: 5, 15: 5, 25: 5, 8: 8, 18: 8, 28: 8 };
 const base2D = (t: number) => BASE_2D[t] ?? -1;
 
-export const shpCorrupt = (reason: string, details?: Record<string, unknown>) =>
-  new IngestError('shp_corrupt', `The .shp geometry file is damaged: ${reason}.`, `.shp 几何文件已损坏：${reason}。`, {
+export const shpCorrupt = (reason: string, reason_zh: string, details?: Record<string, unknown>) =>
+  new IngestError('shp_corrupt', `The .shp geometry file is damaged: ${reason}.`, `.shp 几何文件已损坏：${reason_zh}。`, {
     reason,
     ...details,
   });
 
+/** The smallest possible record: an 8-byte record header and a Null shape's 4-byte type. */
+export const MIN_RECORD_BYTES = 12;
+
 export interface ShpScan {
   shapeType: number;
   recordCount: number;
-  /** bytes covered by the header's file length (what we parse) */
+  /** bytes holding the header and the records (what we parse) */
   length: number;
+  /**
+   * bytes the header's file length claims beyond the end of the file, when the records themselves end
+   * exactly there (every record complete). 0 for a file whose length is right. The caller decides: less
+   * than one record cannot hide a missing record; more is accepted only when the .dbf/.shx counts agree.
+   */
+  overstated: number;
   warnings: Warning[];
+}
+
+/** The .shp header's shape type (bytes 32–35), or undefined when there is no readable header. */
+export function shpHeaderType(shp: Uint8Array): number | undefined {
+  if (shp.length < 100) return undefined;
+  const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
+  if (dv.getInt32(0, false) !== 9994) return undefined;
+  return dv.getInt32(32, true);
 }
 
 /** Minimum content bytes (after the 4-byte shape type) that the 2D part of a record needs. */
@@ -78,12 +95,12 @@ function needed(type: number, dv: DataView, at: number, len: number): number {
 }
 
 export function scanShp(shp: Uint8Array): ShpScan {
-  if (shp.length < 100) throw shpCorrupt('shorter than its 100-byte header');
+  if (shp.length < 100) throw shpCorrupt('shorter than its 100-byte header', '文件不足 100 字节的文件头');
   const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
-  if (dv.getInt32(0, false) !== 9994) throw shpCorrupt('not a shapefile (bad file code)');
+  if (dv.getInt32(0, false) !== 9994) throw shpCorrupt('not a shapefile (bad file code)', '不是 shapefile（文件代码错误）');
   const declared = dv.getInt32(24, false) * 2;
   const shapeType = dv.getInt32(32, true);
-  if (!(shapeType in SHAPE_TYPES)) throw shpCorrupt(`unknown shape type ${shapeType}`);
+  if (!(shapeType in SHAPE_TYPES)) throw shpCorrupt(`unknown shape type ${shapeType}`, `未知的图形类型 ${shapeType}`);
   if (shapeType === 31)
     throw new IngestError(
       'shp_unsupported_type',
@@ -92,8 +109,10 @@ export function scanShp(shp: Uint8Array): ShpScan {
       { shapeType },
     );
   const warnings: Warning[] = [];
-  if (declared < 100 || declared > shp.length)
-    throw shpCorrupt(`truncated: header says ${declared} bytes, file has ${shp.length}`, { declared, actual: shp.length });
+  if (declared < 100)
+    throw shpCorrupt(`the header declares an impossible length of ${declared} bytes`, `文件头声明的长度 ${declared} 字节不可能成立`, {
+      declared,
+    });
   if (declared < shp.length)
     warnings.push(
       warning(
@@ -103,25 +122,73 @@ export function scanShp(shp: Uint8Array): ShpScan {
       ),
     );
 
+  // Records are walked up to the declared end, or to the real end when the header claims more bytes
+  // than the file has. A record that does not fit is cut short: refused with its number. Records that
+  // all fit, ending exactly at the end of the file, leave `overstated` bytes for the caller to judge.
+  const end = Math.min(declared, shp.length);
+  const cut = declared > shp.length;
+  const where = cut ? 'the end of the file' : 'the length its header declares';
+  const where_zh = cut ? '文件结尾' : '文件头声明的长度';
   let n = 0;
   let off = 100;
-  while (off < declared) {
-    if (off + 8 > declared) throw shpCorrupt(`truncated inside record ${n + 1} header`, { record: n + 1 });
+  while (off < end) {
+    const rec = n + 1;
+    if (off + 8 > end)
+      throw shpCorrupt(`record ${rec} is cut short: its 8-byte header runs past ${where}`, `第 ${rec} 条记录不完整：记录头超出${where_zh}`, {
+        record: rec,
+        declared,
+        actual: shp.length,
+      });
     const len = dv.getInt32(off + 4, false) * 2;
-    if (len < 0 || off + 8 + len > declared) throw shpCorrupt(`record ${n + 1} runs past the end of the file`, { record: n + 1 });
+    if (len < 0 || off + 8 + len > end)
+      throw shpCorrupt(
+        `record ${rec} is cut short: it declares ${len} bytes, only ${end - off - 8} remain before ${where}`,
+        `第 ${rec} 条记录不完整：声明 ${len} 字节，但到${where_zh}只剩 ${end - off - 8} 字节`,
+        { record: rec, declared, actual: shp.length },
+      );
     if (len >= 4) {
       const t = dv.getInt32(off + 8, true);
       if (t !== 0) {
         if (base2D(t) !== base2D(shapeType))
-          throw shpCorrupt(`record ${n + 1} has shape type ${t} in a ${SHAPE_TYPES[shapeType]} file`, { record: n + 1 });
+          throw shpCorrupt(
+            `record ${rec} has shape type ${t} in a ${SHAPE_TYPES[shapeType]} file`,
+            `第 ${rec} 条记录的图形类型为 ${t}，与文件类型 ${SHAPE_TYPES[shapeType]} 不符`,
+            { record: rec },
+          );
         if (needed(t, dv, off + 12, len - 4) > len - 4)
-          throw shpCorrupt(`record ${n + 1} is inconsistent (part/point counts exceed its length)`, { record: n + 1 });
+          throw shpCorrupt(
+            `record ${rec} is inconsistent (part/point counts exceed its length)`,
+            `第 ${rec} 条记录自相矛盾（部件数或点数超出记录长度）`,
+            { record: rec },
+          );
       }
     }
     off += 8 + len;
     n++;
   }
-  return { shapeType, recordCount: n, length: declared, warnings };
+  return { shapeType, recordCount: n, length: off, overstated: cut ? declared - shp.length : 0, warnings };
+}
+
+/**
+ * The header claimed `scan.overstated` bytes more than the file has, yet every record is complete.
+ * Less than the smallest record cannot hide a lost record (writers that count the header or padding
+ * wrongly): read, with a warning. More is accepted only when the .dbf (and the .shx, when present)
+ * count exactly the records found; otherwise records were lost and the file is refused.
+ */
+export function judgeOverstated(scan: ShpScan, dbfRecords: number, shxRecords: number | null | undefined): Warning | undefined {
+  if (!scan.overstated) return undefined;
+  const confirmed = dbfRecords === scan.recordCount && (shxRecords === undefined || shxRecords === scan.recordCount);
+  if (scan.overstated >= MIN_RECORD_BYTES && !confirmed)
+    throw shpCorrupt(
+      `the file ends after record ${scan.recordCount} but its header declares ${scan.overstated} bytes more (the .dbf has ${dbfRecords} records): records are missing`,
+      `文件在第 ${scan.recordCount} 条记录后结束，但文件头声明还有 ${scan.overstated} 字节（.dbf 有 ${dbfRecords} 条记录）：有记录缺失`,
+      { records: scan.recordCount, dbfRecords, overstated: scan.overstated },
+    );
+  return warning(
+    'shp_length_overstated',
+    `The .shp header declares ${scan.overstated} bytes more than the file holds, but all ${scan.recordCount} records are complete; the file was read as it is.`,
+    `.shp 文件头声明的长度比实际多 ${scan.overstated} 字节，但全部 ${scan.recordCount} 条记录完整，已按实际内容读取。`,
+  );
 }
 
 /** Number of records an .shx indexes, or null when it is not a readable index. */
@@ -145,11 +212,12 @@ export function parseShpGeometries(shp: Uint8Array, scan: ShpScan, bbox: BBox): 
     dv.setInt32(32, base2D(scan.shapeType), true);
     rows = parseShp(dv);
   } catch (e) {
-    throw shpCorrupt(`unreadable geometry (${e instanceof Error ? e.message : String(e)})`);
+    throw shpCorrupt('unreadable geometry', '无法解析几何数据', { error: e instanceof Error ? e.message : String(e) });
   } finally {
     dv.setInt32(32, scan.shapeType, true);
   }
-  if (rows.length !== scan.recordCount) throw shpCorrupt(`${rows.length} of ${scan.recordCount} records readable`);
+  if (rows.length !== scan.recordCount)
+    throw shpCorrupt(`only ${rows.length} of ${scan.recordCount} records readable`, `${scan.recordCount} 条记录中只有 ${rows.length} 条可以读取`);
   return rows.map((g) => clean2D(g as Geometry | null, bbox));
 }
 
@@ -207,9 +275,9 @@ function parseOneRecord(shp: Uint8Array, off: number, len: number, type2D: numbe
   try {
     rows = parseShp(dv);
   } catch (e) {
-    throw shpCorrupt(`unreadable geometry (${e instanceof Error ? e.message : String(e)})`);
+    throw shpCorrupt('unreadable geometry', '无法解析几何数据', { offset: off, error: e instanceof Error ? e.message : String(e) });
   }
-  if (rows.length !== 1) throw shpCorrupt(`record at byte ${off} unreadable`);
+  if (rows.length !== 1) throw shpCorrupt(`the record at byte ${off} is unreadable`, `位于第 ${off} 字节的记录无法读取`, { offset: off });
   return clean2D(rows[0] as Geometry | null, bbox);
 }
 

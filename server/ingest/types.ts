@@ -1,4 +1,5 @@
 import type { Geometry } from 'geojson';
+import type { AcceptSpec } from './accept';
 
 /** Roles a layer can play in reconciliation. Built-in layers have fixed roles; custom layers declare one. */
 export type LayerRole = 'survey' | 'overlap' | 'flag' | 'assign' | 'distance';
@@ -34,6 +35,11 @@ export interface ReadOptions {
   encoding?: string;
   /** which layer of a multi-layer zip to read (base name of the .shp without extension, or path) */
   sourceLayer?: string;
+  /**
+   * What the target layer accepts. When given, the reader refuses a wrong geometry type or an empty
+   * layer as soon as it knows, before encoding and CRS (accept.ts); without it, it reads anything.
+   */
+  accept?: AcceptSpec;
   /** SRID everything is reprojected to (planar, metres), e.g. 4523 */
   workSrid: number;
   limits: IngestLimits;

@@ -39,8 +39,9 @@ export interface ZipArchive {
  */
 export const RATIO_FLOOR_BYTES = 1 << 20;
 
+// the reason is the zip library's own (English) words: in the English message and the details only
 const corrupt = (reason: string) =>
-  new IngestError('zip_corrupt', `The zip file is damaged or not a zip (${reason}).`, `压缩包已损坏或不是 zip 文件（${reason}）。`, {
+  new IngestError('zip_corrupt', `The zip file is damaged or not a zip (${reason}).`, '压缩包已损坏或不是 zip 文件。', {
     reason,
   });
 

@@ -135,7 +135,13 @@ describe('shapefile layers', () => {
       'extra/green.geojson': JSON.stringify({ type: 'FeatureCollection', features: [] }),
     });
     const e = await refused(readSource(z, opts()), 'multiple_layers');
-    expect(e.details).toEqual({ layers: ['a/TB', 'b/TB', 'cun', 'green.geojson'] });
+    expect(e.details).toEqual({ option: '--name', field: 'source_layer', layers: ['a/TB', 'b/TB', 'cun', 'green.geojson'] });
+    // the message names what really chooses a zip's layer (--layer chooses tuban's layer), in both languages
+    expect(e.message).toContain('--name');
+    expect(e.message).toContain('source_layer');
+    expect(e.message).not.toContain('--layer');
+    expect(e.message_zh).toContain('--name');
+    expect(e.message_zh).not.toContain('--layer');
 
     expect((await readSource(z, opts({ sourceLayer: 'CUN' }))).count).toBe(1);
     const b = await readSource(z, opts({ sourceLayer: 'b/tb.shp' }));
