@@ -12,6 +12,8 @@ import { generateSample, type SampleScale } from './sample/generate';
 export { generateSample, readSampleManifest } from './sample/generate';
 export type { GenerateSampleOptions, SampleManifest, SampleScale, LayerInfo } from './sample/generate';
 
+const USAGE = 'usage / 用法: tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]';
+
 function parseArgs(argv: string[]): { out: string; scale: SampleScale; seed: number } {
   const opts = { out: 'data/sample', scale: 'town' as SampleScale, seed: 42 };
   for (let k = 0; k < argv.length; k++) {
@@ -40,11 +42,11 @@ function parseArgs(argv: string[]): { out: string; scale: SampleScale; seed: num
       }
       case '-h':
       case '--help':
-        console.log('usage: tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]');
+        console.log(USAGE);
         process.exit(0);
         break;
       default:
-        throw new Error(`unknown argument ${a}`);
+        throw new Error(`unknown argument ${a} / 未知参数 ${a}`);
     }
   }
   return opts;
@@ -55,7 +57,8 @@ function main() {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (e) {
-    console.error((e as Error).message);
+    // a usage error: what was wrong, then the usage (exit 2, like the other scripts: cli-args.ts)
+    console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
   }
   const t0 = Date.now();

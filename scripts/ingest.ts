@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberOption, parseCli, usageExit } from './cli-args';
 import cliProgress from 'cli-progress';
 import pino from 'pino';
 import { loadConfig } from '../server/config';
@@ -20,7 +20,10 @@ import { isAppError } from '../server/errors';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
        [--survey KEY] [--code-field FIELD] [--width M] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
-用法：npm run ingest -- 文件 --layer 图层名 [--srs EPSG:n] [--encoding gbk|utf-8] [--name 数据层] ...`;
+  --layer  the tuban layer to import into (survey, cadastral, frontage, village, school, compound, green or a custom one)
+  --name   which layer of a multi-layer zip to read (also --source-layer, like the API's source_layer)
+用法：npm run ingest -- 文件 --layer 图层名 [--srs EPSG:n] [--encoding gbk|utf-8] [--name 数据层] ...
+  --layer  导入到的图层；--name（或 --source-layer）选择压缩包中的哪个数据层`;
 
 function summary(r: ImportReport): string {
   const lines = [
@@ -46,26 +49,33 @@ function summary(r: ImportReport): string {
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({
+  // strict: an unknown or misspelt option (--layr) prints the usage and exits 2 (cli-args.ts)
+  const { values, positionals } = parseCli({
     allowPositionals: true,
     options: {
       layer: { type: 'string' }, srs: { type: 'string' }, encoding: { type: 'string' }, name: { type: 'string' },
+      'source-layer': { type: 'string' },
       survey: { type: 'string' }, 'code-field': { type: 'string' }, width: { type: 'string' }, role: { type: 'string' },
       title: { type: 'string' }, distance: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help || positionals.length !== 1 || !values.layer) {
-    process.stderr.write(USAGE + '\n');
-    process.exit(values.help ? 0 : 2);
-  }
-  if (values.role && !(CUSTOM_ROLES as readonly string[]).includes(values.role)) {
-    process.stderr.write(`--role must be one of ${CUSTOM_ROLES.join(', ')} / --role 只能是 ${CUSTOM_ROLES.join('、')}\n`);
-    process.exit(2);
-  }
+  }, USAGE);
+  if (values.help) usageExit(USAGE);
+  if (positionals.length !== 1) usageExit(USAGE, positionals.length ? `one FILE, not ${positionals.length} / 只能指定一个文件` : 'FILE is missing / 缺少文件');
+  if (!values.layer) usageExit(USAGE, '--layer is required / 必须指定 --layer');
+  if (values.role && !(CUSTOM_ROLES as readonly string[]).includes(values.role))
+    usageExit(USAGE, `--role must be one of ${CUSTOM_ROLES.join(', ')} / --role 只能是 ${CUSTOM_ROLES.join('、')}`);
+  if (values.name !== undefined && values['source-layer'] !== undefined && values.name !== values['source-layer'])
+    usageExit(USAGE, '--name and --source-layer name the same thing; give one / --name 与 --source-layer 含义相同，请只给一个');
+  const widthM = numberOption('width', values.width, USAGE);
+  const distanceM = numberOption('distance', values.distance, USAGE);
   const file = positionals[0];
   const config = loadConfig();
   const log = pino({ level: 'warn' });
-  const bytes = new Uint8Array(await readFile(file));
+  const bytes = new Uint8Array(
+    await readFile(file).catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' || e.code === 'EISDIR' ? usageExit(USAGE, `cannot read ${file} (${e.code}) / 无法读取文件 ${file}`) : Promise.reject(e),
+    ),
+  );
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -84,13 +94,13 @@ async function main() {
       layer: values.layer,
       srs: values.srs?.toUpperCase(),
       encoding: values.encoding,
-      sourceLayer: values.name,
+      sourceLayer: values.name ?? values['source-layer'],
       survey: values.survey,
       codeField: values['code-field'],
-      widthM: values.width ? Number(values.width) : undefined,
+      widthM,
       role: values.role as CustomRole | undefined,
       title: values.title,
-      distanceM: values.distance ? Number(values.distance) : undefined,
+      distanceM,
       user: process.env.USER ?? 'cli',
       onProgress: (p) => {
         const label = { read: 'reading 读取', stage: 'preparing 准备', store: 'storing 存储', reconcile: 'reconciling 比对', done: 'done 完成' }[p.phase];

@@ -10,7 +10,7 @@
  * With PostgreSQL (DATABASE_URL) the server may keep running. The embedded database (PGlite) is one
  * process's files: stop the server first (this script refuses while it answers on its port).
  */
-import { parseArgs } from 'node:util';
+import { parseCli, usageExit } from './cli-args';
 import { loadConfig } from '../server/config';
 import { openDb } from '../server/db/open';
 import { migrate } from '../server/db/migrate';
@@ -38,12 +38,14 @@ async function byName(db: Db, name: string) {
   return u;
 }
 
-async function run(db: Db, cmd: string, args: string[]) {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { role: { type: 'string' }, villages: { type: 'string' }, display: { type: 'string' } },
-  });
+/** Parsed before the database is opened: a misspelt option is a usage error (exit 2), not a stack trace. */
+const parse = (args: string[]) =>
+  parseCli(
+    { args, allowPositionals: true, options: { role: { type: 'string' }, villages: { type: 'string' }, display: { type: 'string' } } },
+    USAGE,
+  );
+
+async function run(db: Db, cmd: string, { values, positionals }: ReturnType<typeof parse>) {
   const name = positionals[0];
   const needName = () => {
     if (!name) throw new AppError('usage', USAGE, USAGE);
@@ -106,6 +108,8 @@ async function main() {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (!['list', 'create', 'reset-password', 'disable', 'enable'].includes(cmd)) usageExit(USAGE, `unknown command "${cmd}" / 未知命令“${cmd}”`);
+  const parsed = parse(args);
   const config = loadConfig();
   if (!config.databaseUrl && (await serverRunning(config.host, config.port))) {
     throw new Error(
@@ -116,7 +120,7 @@ async function main() {
   const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
   try {
     await migrate(db, { workSrid: config.workSrid });
-    await run(db, cmd, args);
+    await run(db, cmd, parsed);
   } finally {
     await db.close();
   }
