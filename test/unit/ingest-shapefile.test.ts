@@ -150,7 +150,7 @@ describe('shapefile layers', () => {
     expect((await readSource(z, opts({ sourceLayer: 'green' }))).count).toBe(0);
     // a base name shared by two folders is ambiguous: list only the candidates
     const amb = await refused(readSource(z, opts({ sourceLayer: 'TB' })), 'multiple_layers');
-    expect(amb.details).toEqual({ layers: ['a/TB', 'b/TB'] });
+    expect(amb.details).toEqual({ layers: ['a/TB', 'b/TB'], option: '--name', field: 'source_layer' });
     const nf = await refused(readSource(z, opts({ sourceLayer: 'nope' })), 'layer_not_found');
     expect((nf.details as { layers: string[] }).layers).toHaveLength(4);
   });
