@@ -172,7 +172,7 @@ export function decodeFieldNames(fields: DbfFieldDesc[], codec: string, control 
   const renamed: string[] = [];
   const names = fields.map((f, i) => {
     const nb = Buffer.from(f.nameBytes.buffer, f.nameBytes.byteOffset, f.nameBytes.byteLength);
-    let name = control.cleanName(decode(nb, 0, nb.length), (c) => `${c.trim() || `field_${i + 1}`} (field name / 字段名)`).trim() || `field_${i + 1}`;
+    let name = control.cleanName(decode(nb, 0, nb.length), `field_${i + 1}`).trim() || `field_${i + 1}`;
     const original = name;
     // Names that differ only by case collide in most databases: make them unique.
     for (let k = 2; seen.has(name.toLowerCase()); k++) name = `${original}_${k}`;

@@ -78,7 +78,7 @@ function toProps(p: unknown, control: ControlChars): Props {
   const out: Props = {};
   if (!isObj(p)) return out;
   for (const [rawKey, v] of Object.entries(p)) {
-    const k = control.cleanName(rawKey, (c) => `${c} (field name / 字段名)`);
+    const k = control.cleanName(rawKey);
     out[k] =
       v === null || v === undefined
         ? null

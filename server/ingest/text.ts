@@ -23,7 +23,14 @@ export function hasControlByte(b: Uint8Array, s: number, e: number): boolean {
 
 /** Counts removals per field; `warnings()` gives the one warning (or none). */
 export class ControlChars {
-  private readonly counts = new Map<string, number>();
+  /** English label (the field name, or "name (field name)") → Chinese label and count */
+  private readonly counts = new Map<string, { zh: string; n: number }>();
+
+  private count(en: string, zh: string, n: number) {
+    const c = this.counts.get(en);
+    if (c) c.n += n;
+    else this.counts.set(en, { zh, n });
+  }
 
   /** `s` without the characters above; each removal is counted against `field`. */
   clean(field: string, s: string): string {
@@ -33,32 +40,33 @@ export class ControlChars {
       n++;
       return '';
     });
-    if (n) this.counts.set(field, (this.counts.get(field) ?? 0) + n);
+    if (n) this.count(field, field, n);
     return out;
   }
 
-  /** `s` cleaned, its removals counted against the cleaned text itself (for field names). */
-  cleanName(s: string, label: (cleaned: string) => string): string {
+  /** A field name cleaned, its removals counted under "<cleaned name> (field name)" / "<cleaned name>（字段名）". */
+  cleanName(s: string, fallback = ''): string {
     const probe = new ControlChars();
     const out = probe.clean('', s);
-    if (probe.total) this.counts.set(label(out), (this.counts.get(label(out)) ?? 0) + probe.total);
+    const name = out.trim() || fallback;
+    if (probe.total) this.count(`${name} (field name)`, `${name}（字段名）`, probe.total);
     return out;
   }
 
   get total(): number {
     let t = 0;
-    for (const v of this.counts.values()) t += v;
+    for (const v of this.counts.values()) t += v.n;
     return t;
   }
 
   warnings(): Warning[] {
     if (!this.counts.size) return [];
-    const list = [...this.counts].map(([f, n]) => ({ f, n }));
+    const list = [...this.counts];
     return [
       warning(
         'control_chars_removed',
-        `Control characters (NUL etc.) were removed from attribute text: ${list.map((x) => `${x.f}: ${x.n}`).join(', ')}.`,
-        `已从属性文本中删除控制字符（如 NUL）：${list.map((x) => `${x.f}：${x.n} 个`).join('；')}。`,
+        `Control characters (NUL etc.) were removed from attribute text: ${list.map(([en, c]) => `${en}: ${c.n}`).join(', ')}.`,
+        `已从属性文本中删除控制字符（如 NUL）：${list.map(([, c]) => `${c.zh}：${c.n} 个`).join('；')}。`,
       ),
     ];
   }

@@ -299,6 +299,10 @@ describe('control characters in attributes', () => {
     expect(props[1]['beizhu']).toBe('xy');
     expect(r.fields.map((f) => f.name)).toContain('beizhu');
     expect(JSON.stringify(props)).not.toMatch(/\\u0000|\\ud800/);
+    const w = r.warnings.find((x) => x.code === 'control_chars_removed')!;
+    expect(w.message).toContain('beizhu (field name): 3'); // the key, in each of the 3 features
+    expect(w.message_zh).toContain('beizhu（字段名）：3 个');
+    expect(w.message_zh).toContain('村名：1 个');
     const tabs = await readSource(
       new TextEncoder().encode(JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [105.9, 29.4] }, properties: { a: 'x\ty\r\nz' } })),
       opts({ fileName: 'x.geojson' }),
