@@ -64,6 +64,7 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
 
   const scan = scanShp(parts.shp);
   warnings.push(...scan.warnings);
+  if (scan.recordCount === 0) acceptCount(0, 0, opts.accept, parts.name); // before the .dbf, encoding and CRS
   const shxCount = parts.shx ? shxRecordCount(parts.shx) : undefined;
   if (parts.shx) {
     const n = shxCount;
