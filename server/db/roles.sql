@@ -24,7 +24,7 @@ GRANT UPDATE (status, version) ON survey_polygon TO {{runtime}};
 
 -- reference data and import results: read only (imports write them as the owner)
 GRANT SELECT ON setting, layer, import_batch, survey_polygon_version, parcel, layer_feature, polygon_parcel,
-  polygon_layer, polygon_prior, schema_migration, spatial_ref_sys TO {{runtime}};
+  polygon_layer, polygon_prior, schema_migration TO {{runtime}};
 -- the views every figure reads (migration 005)
 GRANT SELECT ON polygon_decision, polygon_first_outcome, polygon_evidence TO {{runtime}};
 -- tile freshness: the statement trigger on survey_polygon bumps a slot (migration 004)
