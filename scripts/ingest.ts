@@ -43,6 +43,9 @@ function summary(r: ImportReport): string {
     const c = r.reconcile.changes;
     lines.push(`  reconciled 比对 ${r.reconcile.polygons} polygons in ${r.reconcile.seconds}s · changed 变化: village ${c.village}, flags ${c.flags}, parcels ${c.parcels}`);
   }
+  if (r.demo_accounts_disabled?.length) {
+    lines.push(`  real data imported: demo accounts disabled 已导入真实数据，演示账号已停用: ${r.demo_accounts_disabled.join(', ')}`);
+  }
   for (const w of r.warnings) lines.push(`  warning 提示: ${w.message} / ${w.message_zh}`);
   lines.push(`  ${r.seconds}s`);
   return lines.join('\n');

@@ -16,6 +16,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { exportRoutes } from './routes/exports';
 import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
+import { adminRoutes } from './routes/admin';
 
 /** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
 interface Dispatcher {
@@ -29,7 +30,7 @@ export interface AppOptions extends AppContext {
 
 /** Builds the HTTP app. Never listens: main.ts does, tests listen on port 0. */
 export function createApp(o: AppOptions) {
-  const ctx: AppContext = { config: o.config, db: o.db, log: o.log };
+  const ctx: AppContext = { config: o.config, db: o.db, log: o.log, importDb: o.importDb };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -76,6 +77,7 @@ export function createApp(o: AppOptions) {
   app.use(dashboardRoutes(ctx));
   app.use(exportRoutes(ctx));
   app.use(ogcRoutes(ctx));
+  app.use(adminRoutes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);

@@ -7,6 +7,12 @@ import { z } from 'zod';
  */
 const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
+  /** PostgreSQL: the role that owns the tables; runs migrations and imports (README "Database roles") */
+  DATABASE_OWNER_URL: z.string().optional(),
+  /** start even when DATABASE_URL's role could alter the history (owner or superuser): 1 to accept */
+  TUBAN_ALLOW_OWNER_ROLE: z.enum(['0', '1', 'true', 'false']).optional(),
+  /** how often the photo store is swept for files without a row and rows without a file (0 = never) */
+  TUBAN_EVIDENCE_SWEEP_MINUTES: z.coerce.number().int().min(0).max(10080).default(360),
   TUBAN_DATA_DIR: z.string().default('data'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -51,6 +57,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const dataDir = path.resolve(e.TUBAN_DATA_DIR);
   return {
     databaseUrl: e.DATABASE_URL || undefined,
+    databaseOwnerUrl: e.DATABASE_OWNER_URL || undefined,
+    allowOwnerRole: e.TUBAN_ALLOW_OWNER_ROLE === '1' || e.TUBAN_ALLOW_OWNER_ROLE === 'true',
+    evidenceSweepMinutes: e.TUBAN_EVIDENCE_SWEEP_MINUTES,
     dataDir,
     pgliteDir: path.join(dataDir, 'pglite'),
     sampleDir: path.join(dataDir, 'sample'),

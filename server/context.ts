@@ -7,4 +7,9 @@ export interface AppContext {
   config: Config;
   db: Db;
   log: Logger;
+  /**
+   * Imports run here: on PostgreSQL the owner's connection (DATABASE_OWNER_URL), because an import does DDL
+   * (staging tables, index rebuilds, VACUUM) the runtime role may not. Absent: `db`.
+   */
+  importDb?: Db;
 }

@@ -7,7 +7,12 @@ import { migrate } from './db/migrate';
 import { createApp } from './app';
 import { authenticate } from './auth/session';
 import { isEmpty, loadSampleTown } from './sample';
-import { ensureAdmin, ensureDemoUsers } from './auth/users';
+import { disableDemoUsersIfRealData, ensureAdmin, ensureDemoUsers } from './auth/users';
+import { openPostgres } from './db/postgres';
+import { checkRuntimeRole, currentRole, grantRuntime } from './db/roles';
+import type { Db } from './db/types';
+import { checkIntegrity, logEvidenceFiles, logIntegrity } from './integrity/check';
+import { checkEvidenceFiles } from './integrity/evidence-files';
 
 /** config → database → migrations → sample town (first start) → listen → graceful shutdown */
 async function main() {
@@ -26,21 +31,49 @@ async function main() {
       process.stdout.write(`\r  starting PostGIS… ${s}s (the first start takes ~15–20 s) / 正在初始化 PostGIS… ${s} 秒`),
   });
   if (!config.databaseUrl) process.stdout.write('\n');
-  const applied = await migrate(db, { workSrid: config.workSrid });
+  // PostgreSQL with two roles (README "Database roles"): the owner migrates, grants the runtime role its
+  // privileges and runs imports (they need DDL); every request runs as the runtime role.
+  const owner: Db | undefined = config.databaseUrl && config.databaseOwnerUrl
+    ? await openPostgres({ url: config.databaseOwnerUrl, max: 3 })
+    : undefined;
+  let applied: string[];
+  try {
+    applied = await migrate(owner ?? db, { workSrid: config.workSrid });
+  } catch (e) {
+    if (db.kind === 'postgres' && !owner && (e as { code?: string }).code === '42501') {
+      throw new Error(`migrations need the owner role: set DATABASE_OWNER_URL (README "Database roles") / 数据库迁移需要所有者角色：请设置 DATABASE_OWNER_URL (${(e as Error).message})`);
+    }
+    throw e;
+  }
   if (applied.length) log.info({ applied }, 'migrations applied');
+  if (owner) await grantRuntime(owner, await currentRole(db));
+  await checkRuntimeRole(db, { allowOwnerRole: config.allowOwnerRole }, log);
   await ensureAdmin(db, log);
+  await disableDemoUsersIfRealData(db, log);
 
   if (config.sample === 'auto' && (await isEmpty(db))) {
-    await loadSampleTown(db, config, config.sampleDir, log);
+    await loadSampleTown(owner ?? db, config, config.sampleDir, log);
     await ensureDemoUsers(db);
   }
   const auth = await authenticate({ config, db, log });
-  const app = createApp({ config, db, log, authenticate: auth });
+  const app = createApp({ config, db, log, importDb: owner, authenticate: auth });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   process.stdout.write(`\ntuban is running: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/\n`);
+
+  // the integrity check (README "Integrity check"): once at start, in the background (the server answers
+  // meanwhile), every finding logged; the photo store swept again every TUBAN_EVIDENCE_SWEEP_MINUTES
+  void checkIntegrity(db, config.regionCode, config.dataDir)
+    .then((r) => logIntegrity(log, r))
+    .catch((e) => log.error({ err: e }, 'integrity check failed to run'));
+  const sweep = config.evidenceSweepMinutes > 0
+    ? setInterval(() => {
+        checkEvidenceFiles(db, config.dataDir).then((r) => logEvidenceFiles(log, r)).catch((e) => log.error({ err: e }, 'photo store sweep failed'));
+      }, config.evidenceSweepMinutes * 60_000)
+    : undefined;
+  sweep?.unref();
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -51,7 +84,9 @@ async function main() {
     server.closeIdleConnections?.();
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
+    if (sweep) clearInterval(sweep);
     await db.close();
+    await owner?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

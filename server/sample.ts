@@ -33,7 +33,7 @@ export async function loadSampleTown(db: Db, settings: ImportSettings, sampleDir
   }
   for (const s of SAMPLE_FILES) {
     const bytes = new Uint8Array(await readFile(path.join(sampleDir, s.file)));
-    const r = await importFile(db, settings, { bytes, fileName: s.file, layer: s.layer, user: 'sample' });
+    const r = await importFile(db, settings, { bytes, fileName: s.file, layer: s.layer, user: 'sample', sample: true });
     log.info({ layer: s.layer, stored: r.stored, repaired: r.repaired, skipped: r.skipped.total, seconds: r.seconds },
       `sample ${s.layer}: ${r.stored} stored / 示例图层已导入`);
   }

@@ -35,6 +35,28 @@ export default async function setup() {
       await migrate(db, { workSrid: TEST_WORK_SRID });
       await db.close();
     }
+    await ensureTestRoles(admin);
     await admin.end();
+  }
+}
+
+/**
+ * The owner and runtime roles of test/integration/history-roles.test.ts (README "Database roles"). Roles
+ * are cluster-global: created once, idempotently (two engineers' runs may race: a duplicate is fine), with
+ * names no real deployment uses.
+ */
+export const TEST_OWNER_ROLE = 'tuban_test_owner';
+export const TEST_RUNTIME_ROLE = 'tuban_test_runtime';
+
+async function ensureTestRoles(admin: pg.Client) {
+  for (const role of [TEST_OWNER_ROLE, TEST_RUNTIME_ROLE]) {
+    const has = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (has.rowCount) continue;
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+    } catch (e) {
+      // duplicate_object, or the unique index of pg_authid when two runs create it at the same moment
+      if (!['42710', '23505'].includes((e as { code?: string }).code ?? '')) throw e;
+    }
   }
 }

@@ -26,7 +26,9 @@ UPDATE app_user SET
   display_name = COALESCE($2::text, display_name),
   role = COALESCE($3::text, role),
   villages = CASE WHEN $4::boolean THEN $5::text[] ELSE villages END,
-  disabled = COALESCE($6::boolean, disabled)
+  disabled = COALESCE($6::boolean, disabled),
+  -- a person's decision replaces the system's reason (demo accounts disabled by a real import)
+  disabled_reason = CASE WHEN $6::boolean IS NULL THEN disabled_reason END
 WHERE id = $1::int
 RETURNING *;
 
@@ -121,3 +123,27 @@ DELETE FROM login_attempt WHERE username_key = $1::text AND ip = $2::text;
 -- name: attempts_prune
 -- $1 window seconds
 DELETE FROM login_attempt WHERE at < now() - make_interval(secs => $1::double precision);
+
+-- ---------------------------------------------------------------------------------------------------
+-- Demo accounts and real data (issue 12 item 9): the synthetic sample town's imports are marked; any
+-- other import disables the demo accounts (published passwords) in the import's own transaction.
+-- ---------------------------------------------------------------------------------------------------
+
+-- name: batch_mark_sample
+-- $1 import batch id: an import of the synthetic sample town
+UPDATE import_batch SET sample = true WHERE id = $1::int;
+
+-- name: real_data_imported
+-- has anything but the sample town ever been imported?
+SELECT EXISTS (SELECT 1 FROM import_batch WHERE NOT sample) AS real;
+
+-- name: demo_disable
+-- $1 reason code: every enabled demo account is disabled; their sessions go with them
+WITH d AS (
+  UPDATE app_user SET disabled = true, disabled_reason = $1::text
+  WHERE is_demo AND NOT disabled
+  RETURNING id, username
+), s AS (
+  DELETE FROM user_session WHERE user_id IN (SELECT id FROM d)
+)
+SELECT id, username FROM d ORDER BY username;

@@ -11,6 +11,7 @@ import { dummyHash, generatePassword, hashPassword, needsRehash, PASSWORD_MAX, P
 const SQL = sqlSet(new URL('./auth.sql', import.meta.url), [
   'user_by_username', 'user_by_id', 'users_list', 'user_insert', 'user_update', 'user_set_password',
   'enabled_admins', 'demo_users', 'demo_village', 'sessions_delete_user', 'user_logged_in',
+  'batch_mark_sample', 'real_data_imported', 'demo_disable',
 ] as const);
 
 interface UserRow {
@@ -23,6 +24,8 @@ interface UserRow {
   must_change_password: boolean;
   disabled: boolean;
   is_demo: boolean;
+  /** why the system disabled the account (DEMO_DISABLED_REASON), null when a person did or it is enabled */
+  disabled_reason: string | null;
   created_at: Date;
   last_login_at: Date | null;
 }
@@ -304,4 +307,50 @@ export async function ensureDemoUsers(db: Db, out: Out = process.stdout) {
     );
   }
   return created;
+}
+
+/** disabled_reason of demo accounts disabled because real data was imported */
+export const DEMO_DISABLED_REASON = 'real_data_imported';
+
+export const DEMO_DISABLED_NOTICE = {
+  code: 'demo_accounts_disabled',
+  message: 'Real data has been imported: the demo accounts of the synthetic sample town (published passwords) were disabled automatically.',
+  message_zh: '已导入真实数据：合成示例数据的演示账号（密码公开）已自动停用。',
+} as const;
+
+/**
+ * Called by every import, in its transaction (server/ingest/import.ts): an import of the synthetic sample
+ * town is marked as such; any other import is real data, and the demo accounts — whose passwords are
+ * published in the README — are disabled in the same transaction, so real data and a known password never
+ * coexist, not even for a moment. Returns the accounts disabled (call forgetDemoSessions after the commit).
+ */
+export async function demoAccountsAfterImport(q: Queryable, batchId: number, sample: boolean): Promise<{ id: number; username: string }[]> {
+  if (sample) {
+    await q.query(SQL.batch_mark_sample, [batchId]);
+    return [];
+  }
+  return (await q.query<{ id: number; username: string }>(SQL.demo_disable, [DEMO_DISABLED_REASON])).rows;
+}
+
+/** After the commit that disabled them: sessions remembered in this process end too. */
+export function forgetDemoSessions(users: readonly { id: number }[]) {
+  for (const u of users) forgetUserSessions(u.id);
+}
+
+/**
+ * At start: real data imported before this rule existed (or by another process) still disables the demo
+ * accounts. Logs what it did; returns the usernames.
+ */
+export async function disableDemoUsersIfRealData(db: Db, log: Logger): Promise<string[]> {
+  if (!(await db.query<{ real: boolean }>(SQL.real_data_imported)).rows[0].real) return [];
+  const off = await db.tx((q) => q.query<{ id: number; username: string }>(SQL.demo_disable, [DEMO_DISABLED_REASON]));
+  forgetDemoSessions(off.rows);
+  const names = off.rows.map((u) => u.username);
+  if (names.length) logDemoDisabled(log, names);
+  return names;
+}
+
+export function logDemoDisabled(log: Logger, usernames: readonly string[]) {
+  log.warn({ accounts: usernames, reason: DEMO_DISABLED_REASON },
+    `real data imported: demo accounts disabled (${usernames.join(', ')}) / 已导入真实数据，演示账号已停用`);
 }

@@ -15,8 +15,12 @@ export interface MigrateOptions {
  * which is recorded in `setting` and may not change under existing data.
  */
 export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migration (
+  // created only when missing: a runtime role (no CREATE on the schema) may check an up-to-date database
+  const exists = (await db.query<{ t: string | null }>(`SELECT to_regclass('schema_migration')::text AS t`)).rows[0].t;
+  if (!exists) {
+    await db.query(`CREATE TABLE IF NOT EXISTS schema_migration (
     name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  }
   const done = new Set((await db.query<{ name: string }>('SELECT name FROM schema_migration')).rows.map((r) => r.name));
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.*\.sql$/.test(f)).sort();
   const applied: string[] = [];
@@ -36,9 +40,11 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
         `数据库的分析坐标系为 EPSG:${srid.rows[0].value}，与配置 EPSG:${opts.workSrid} 不一致`,
     );
   }
-  await db.query(`INSERT INTO setting (key, value) VALUES ('work_srid', $1) ON CONFLICT (key) DO NOTHING`, [
-    String(opts.workSrid),
-  ]);
+  if (!srid.rows[0]) {
+    await db.query(`INSERT INTO setting (key, value) VALUES ('work_srid', $1) ON CONFLICT (key) DO NOTHING`, [
+      String(opts.workSrid),
+    ]);
+  }
   return applied;
 }
 

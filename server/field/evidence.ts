@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import type { Db, Queryable } from '../db/types';
@@ -57,10 +57,40 @@ export const captionedPath = (dataDir: string, id: number, sha: string) =>
 async function writeOnce(file: string, bytes: Uint8Array | (() => Promise<Uint8Array>)) {
   if (existsSync(file)) return false;
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = tmpName(file);
   await writeFile(tmp, typeof bytes === 'function' ? await bytes() : bytes);
   await rename(tmp, file);
   return true;
+}
+
+/** Temporary name of a file being written: beside its real name, so the rename stays on one file system. */
+export const TMP_SUFFIX = '.tmp';
+const tmpName = (file: string) => `${file}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+
+/**
+ * Writes files under temporary names; commit() gives them their real names, discard() removes them. A file
+ * that already exists (the same photo stored before: content-addressed) is not written again.
+ */
+export async function stageFiles(files: { file: string; bytes: Uint8Array }[]) {
+  const staged: { tmp: string; file: string }[] = [];
+  try {
+    for (const f of files) {
+      if (existsSync(f.file)) continue;
+      await mkdir(path.dirname(f.file), { recursive: true });
+      const tmp = tmpName(f.file);
+      staged.push({ tmp, file: f.file });
+      await writeFile(tmp, f.bytes);
+    }
+  } catch (e) {
+    await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
+    throw e;
+  }
+  return {
+    /** after the row committed: the files take their names (an identical file that appeared meanwhile is replaced by the same bytes) */
+    commit: () => Promise.all(staged.map((s) => rename(s.tmp, s.file))).then(() => undefined),
+    /** the row did not commit: nothing of this upload stays on disk */
+    discard: () => Promise.all(staged.map((s) => rm(s.tmp, { force: true }))).then(() => undefined),
+  };
 }
 
 export interface UploadMeta {
@@ -176,21 +206,54 @@ export async function storeEvidence(
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
 
-  // the file (once, by content) and its thumbnail, before the row that points at them
-  await writeOnce(originalPath(dataDir, sha, mime), bytes);
+  // the file (once, by content) and its thumbnail go to temporary names first and take their real names
+  // only once the row that points at them has committed: a refused or failed upload leaves no file behind
+  // (issue 12 item 5). A crash between the commit and the rename leaves a row whose file is still under its
+  // temporary name: the integrity sweep finishes the rename (server/integrity/evidence-files.ts).
+  let thumb: Buffer;
   try {
-    await writeOnce(thumbPath(dataDir, sha), () =>
-      sharp(bytes, { limitInputPixels: MAX_PIXELS })
-        .rotate()
-        .resize({ width: THUMB_PX, height: THUMB_PX, fit: 'inside', withoutEnlargement: true })
-        .flatten({ background: '#ffffff' })
-        .jpeg({ quality: 72, mozjpeg: true })
-        .toBuffer(),
-    );
+    thumb = await sharp(bytes, { limitInputPixels: MAX_PIXELS })
+      .rotate()
+      .resize({ width: THUMB_PX, height: THUMB_PX, fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 72, mozjpeg: true })
+      .toBuffer();
   } catch {
     throw unreadable();
   }
+  const staged = await stageFiles([
+    { file: originalPath(dataDir, sha, mime), bytes },
+    { file: thumbPath(dataDir, sha), bytes: thumb },
+  ]);
+  try {
+    const result = await recordEvidence(db, regionCode, access, who, meta, { sha, mime, size: bytes.length, info, bytes });
+    await staged.commit();
+    return result;
+  } catch (e) {
+    await staged.discard();
+    throw e;
+  }
+}
 
+/** What storeEvidence learnt about the photo before the transaction. */
+interface CheckedPhoto {
+  sha: string;
+  mime: ImageMime;
+  size: number;
+  info: Metadata;
+  bytes: Uint8Array;
+}
+
+/** The evidence row and its history event, in one transaction (the files are staged, not yet in place). */
+async function recordEvidence(
+  db: Db,
+  regionCode: string,
+  access: Access,
+  who: Uploader,
+  meta: UploadMeta,
+  { sha, mime, size, info, bytes }: CheckedPhoto,
+): Promise<{ evidence: EvidenceOut; duplicate: boolean }> {
+  const [villages, ids] = accessParams(access);
   const fileExif = await readExif(bytes);
   const phoneExif = sanitize(meta.clientExif);
   const exif = mergeExif(normalizeExif(fileExif), normalizeExif(phoneExif));
@@ -215,7 +278,7 @@ export async function storeEvidence(
     const at = meta.device ?? (exif.lat !== null ? { lat: exif.lat, lon: exif.lon! } : null);
     const distance = at ? await distanceTo(q, regionCode, meta.polygonId, at.lon, at.lat) : null;
     const row = (await q.query<EvidenceRow>(SQL.evidence_insert, [
-      regionCode, meta.polygonId, sha, mime, bytes.length, width, height, meta.clientId ?? null, who.id, who.username,
+      regionCode, meta.polygonId, sha, mime, size, width, height, meta.clientId ?? null, who.id, who.username,
       who.linkId, meta.capturedAt ?? null, exif.taken_at, exif.lat, exif.lon, exif.heading,
       meta.device?.lat ?? null, meta.device?.lon ?? null, meta.device?.accuracy ?? null, meta.device?.at ?? null,
       distance, from, JSON.stringify(fileExif), JSON.stringify(phoneExif),

@@ -9,6 +9,7 @@ import { resolveLayer, type CustomRole } from './layers';
 import { findField, numberValue, textValue } from './fields';
 import { toHexEwkb } from './wkb';
 import { ChunkBuilder } from './copy-text';
+import { demoAccountsAfterImport, forgetDemoSessions } from '../auth/users';
 
 const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_create', 'stage_copy', 'stage_buffer_lines', 'stage_drop_not_polygonal', 'stage_repair', 'stage_drop_empty',
@@ -48,6 +49,8 @@ export interface ImportRequest {
   /** band width (m) for a frontage delivered as a centreline without a width attribute */
   widthM?: number;
   user?: string;
+  /** the synthetic sample town (server/sample.ts): any other import is real data and disables the demo accounts */
+  sample?: boolean;
   onProgress?: (p: { phase: 'read' | 'stage' | 'store' | 'reconcile' | 'done'; done: number; total: number }) => void;
 }
 
@@ -69,6 +72,8 @@ export interface ImportReport {
   survey_changes?: { new: number; updated: number; geometry_changed: number; removed: number };
   replaced?: number;
   reconcile?: ReconcileReport;
+  /** demo accounts this import disabled: it brought real data (issue 12 item 9) */
+  demo_accounts_disabled?: string[];
   warnings: ReadResult['warnings'];
   /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index, merge, reconcile */
   timings: Record<string, number>;
@@ -215,6 +220,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   progress({ phase: 'store', done: 0, total: src.count });
 
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
+  let demoDisabled: { id: number; username: string }[] = [];
   const result = await db.tx(async (q) => {
     if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
     if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
@@ -225,6 +231,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     const region = settings.regionCode;
     const batchId = (await q.query<{ id: number }>(SQL.batch_insert,
       [region, lay.id, survey, req.fileName, sha256, src.sourceLayer, req.user ?? null])).rows[0].id;
+    demoDisabled = await demoAccountsAfterImport(q, batchId, req.sample === true);
     const report: Partial<ImportReport> = {};
     let counts: { kept: number; repaired: number };
     let recon: ReconcileReport | undefined;
@@ -335,6 +342,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       skipped: { total, reasons: skipped, examples },
       ...report,
       reconcile: recon,
+      ...(demoDisabled.length ? { demo_accounts_disabled: demoDisabled.map((u) => u.username) } : {}),
       // read after the features were iterated: value problems (bad dates, numbers) are found on the way
       warnings: src.warnings,
       timings,
@@ -343,6 +351,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
     return full;
   });
+  forgetDemoSessions(demoDisabled);
   if (!result.duplicate) {
     // dead rows out (load.sql); timed, but after the stored report: it is upkeep, not part of the import
     const t0 = performance.now();

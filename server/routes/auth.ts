@@ -10,7 +10,8 @@ import {
   clearSessionCookie, createSession, hashToken, revokeSession, sessionToken, setSessionCookie,
 } from '../auth/session';
 import {
-  changePassword, checkLogin, checkOwnPassword, createUser, getUser, listUsers, resetPassword, toPrincipal, toUser, updateUser,
+  changePassword, checkLogin, checkOwnPassword, createUser, DEMO_DISABLED_NOTICE, DEMO_DISABLED_REASON, getUser, listUsers, resetPassword,
+  toPrincipal, toUser, updateUser,
 } from '../auth/users';
 import { openApiDocument, route } from '../http/openapi';
 import './specs';
@@ -31,6 +32,7 @@ export const UserOut = z.object({
   must_change_password: z.boolean(),
   disabled: z.boolean(),
   is_demo: z.boolean().describe('demo account of the synthetic sample town (published password)'),
+  disabled_reason: z.string().nullable().describe("why the system disabled the account: 'real_data_imported' (a demo account, once real data was imported); null otherwise"),
   created_at: z.iso.datetime(),
   last_login_at: z.iso.datetime().nullable(),
 });
@@ -146,9 +148,15 @@ export function authRoutes(ctx: AppContext) {
   route(r, {
     method: 'get', path: '/api/users', tags: ['users'], roles: ['admin'],
     summary: 'All accounts', summary_zh: '用户列表',
-    response: z.object({ items: z.array(UserOut) }),
+    response: z.object({
+      items: z.array(UserOut),
+      notices: z.array(z.object({ code: z.string(), message: z.string(), message_zh: z.string(), accounts: z.array(z.string()) }))
+        .describe('what the system did to accounts by itself, e.g. demo accounts disabled when real data was imported'),
+    }),
   }, async (_req, res) => {
-    res.json({ items: await listUsers(db) });
+    const items = await listUsers(db);
+    const demoOff = items.filter((u) => u.is_demo && u.disabled_reason === DEMO_DISABLED_REASON).map((u) => u.username);
+    res.json({ items, notices: demoOff.length ? [{ ...DEMO_DISABLED_NOTICE, accounts: demoOff }] : [] });
   });
 
   route(r, {

@@ -5,6 +5,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { requireRole } from '../auth/guard';
 import { importFile } from '../ingest/import';
+import { logDemoDisabled } from '../auth/users';
 import { CUSTOM_ROLES } from '../ingest/layers';
 import { getBatch, listBatches, listLayers } from '../polygons/repo';
 
@@ -35,7 +36,7 @@ export function importRoutes(ctx: AppContext) {
       throw new AppError('file_missing', "Send the file as multipart field 'file'", "请以 multipart 字段“file”上传文件", 400);
     }
     const f = ImportFields.parse(req.body ?? {});
-    const report = await importFile(ctx.db, ctx.config, {
+    const report = await importFile(ctx.importDb ?? ctx.db, ctx.config, {
       bytes: new Uint8Array(req.file.buffer.buffer, req.file.buffer.byteOffset, req.file.buffer.byteLength),
       fileName: Buffer.from(req.file.originalname, 'latin1').toString('utf8'),
       layer: f.layer,
@@ -51,6 +52,7 @@ export function importRoutes(ctx: AppContext) {
       user: req.principal?.username,
     });
     ctx.log.info({ batch: report.batch_id, layer: report.layer, stored: report.stored, duplicate: report.duplicate }, 'import');
+    if (report.demo_accounts_disabled?.length) logDemoDisabled(ctx.log, report.demo_accounts_disabled);
     res.status(report.duplicate ? 200 : 201).json(report);
   });
 

@@ -73,6 +73,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** e.g. a pino logger writing to a buffer, to check what gets logged */
   log?: Logger;
+  /** where imports run (the owner's connection when `db` is a runtime role); default `db` */
+  importDb?: Db;
 }
 
 function makeClient(base: string, auth: { cookie?: string; token?: string }): Client {
@@ -114,7 +116,7 @@ export function sessionCookie(headers: Headers): string | undefined {
 export async function startApp(db: Db, o: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({ TUBAN_SAMPLE: 'off', LOG_LEVEL: 'silent', ...o.env });
   const log = o.log ?? pino({ level: 'silent' });
-  const ctx = { config, db, log };
+  const ctx = { config, db, log, importDb: o.importDb };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });
   const server = app.listen(0, '127.0.0.1');
   // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
