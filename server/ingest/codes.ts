@@ -18,7 +18,13 @@ import { FIELD_SYNONYMS, textValue } from './fields';
 export const DESIGNATED_CODE_FIELDS = ['图斑编号', 'TBBH', '图斑号', 'TBH', '监测图斑编号', 'JCBH'] as const;
 
 const upper = (s: string) => s.toUpperCase();
-const isDesignated = (f: string) => DESIGNATED_CODE_FIELDS.some((d) => upper(d) === upper(f));
+/**
+ * A dBase field name holds 10 bytes: in UTF-8 (3 bytes a character) 图斑编号 arrives as 图斑编, 监测图斑编号 as
+ * 监测图. A Chinese name of 3+ characters that begins a designated name is that name, cut short.
+ */
+const truncatedDesignated = (f: string) =>
+  /^[\u4e00-\u9fff]{3,}$/.test(f) && DESIGNATED_CODE_FIELDS.some((d) => d !== f && d.startsWith(f));
+const isDesignated = (f: string) => DESIGNATED_CODE_FIELDS.some((d) => upper(d) === upper(f)) || truncatedDesignated(f);
 
 export type CodeSource = 'option' | 'designated' | 'synonym' | 'generated';
 
@@ -59,6 +65,8 @@ export function codeCandidates(fields: readonly string[], explicit?: string): st
     const hit = fields.find((f) => f === s) ?? fields.find((f) => upper(f) === upper(s));
     if (hit && !out.includes(hit)) out.push(hit);
   }
+  // truncated designated names rank after every exact name
+  for (const f of fields) if (truncatedDesignated(f) && !out.includes(f)) out.push(f);
   return out;
 }
 

@@ -273,9 +273,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       ? ({ ...c.report, duplicate: true, stored: 0, repaired: 0 } satisfies ImportReport)
       : undefined;
   };
-  let result: ImportReport;
-  try {
-  result = await db.tx(async (q) => {
+  const result = await db.tx(async (q): Promise<ImportReport> => {
     if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
     if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
     const lay = await resolveLayer(q, declaration, { create: true });
@@ -400,6 +398,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       duplicate: false,
       layer: lay.name,
       survey,
+      ...(band ? { band } : {}),
       file: { name: req.fileName, sha256, bytes: req.bytes.byteLength },
       source_layer: src.sourceLayer,
       available_layers: src.availableLayers,
@@ -419,11 +418,10 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     };
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
     return full;
+  }).catch((e: unknown) => {
+    if (e instanceof AlreadyCurrent) return e.report; // rolled back: the current version is this file
+    throw e;
   });
-  } catch (e) {
-    if (!(e instanceof AlreadyCurrent)) throw e;
-    result = e.report;
-  }
   if (!result.duplicate) {
     // dead rows out (load.sql); timed, but after the stored report: it is upkeep, not part of the import
     const t0 = performance.now();
