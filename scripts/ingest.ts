@@ -1,7 +1,7 @@
 /**
  * npm run ingest -- FILE --layer survey|cadastral|frontage|village|school|compound|green|<custom>
  *   [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER] [--survey 2020] [--code-field 图斑编号]
- *   [--width 60] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
+ *   [--duplicates refuse|keep-first|suffix] [--width 60] [--width-field 带宽] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
  *
  * Imports one file into the configured database (embedded PGlite under data/, or DATABASE_URL), in one
  * transaction, and prints the import report.
@@ -14,12 +14,12 @@ import pino from 'pino';
 import { loadConfig } from '../server/config';
 import { openDb } from '../server/db/open';
 import { migrate } from '../server/db/migrate';
-import { importFile, type ImportReport } from '../server/ingest/import';
+import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport } from '../server/ingest/import';
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
-       [--survey KEY] [--code-field FIELD] [--width M] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
+       [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
 用法：npm run ingest -- 文件 --layer 图层名 [--srs EPSG:n] [--encoding gbk|utf-8] [--name 数据层] ...`;
 
 function summary(r: ImportReport): string {
@@ -32,6 +32,21 @@ function summary(r: ImportReport): string {
     `  read 读取 ${r.read} · stored 存储 ${r.stored} · repaired 修复 ${r.repaired} · skipped 跳过 ${r.skipped.total}` +
       (r.skipped.total ? ` (${Object.entries(r.skipped.reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''),
   ];
+  // every skipped record by reason, with a few record numbers: nothing lost without a word (issue 11)
+  for (const [reason, n] of Object.entries(r.skipped.reasons)) {
+    const ex = r.skipped.examples.filter((e) => e.reason === reason).map((e) => `#${e.record}${e.code ? ` ${e.code}` : ''}`);
+    lines.push(`    skipped 跳过 ${reason}: ${n}${ex.length ? ` — records 记录 ${ex.join(', ')}${ex.length < n ? ' …' : ''}` : ''}`);
+  }
+  if (r.survey_key) lines.push(`  survey key 监测批次: ${r.survey_key.value} (from 来源 ${r.survey_key.source}${r.survey_key.field ? ` ${r.survey_key.field}` : ''})`);
+  if (r.code) {
+    const c = r.code;
+    lines.push(`  code field 编号字段: ${c.field ?? '(generated 生成)'} (${c.source})` +
+      (c.generated ? ` · generated 生成 ${c.generated}` : '') +
+      (c.duplicates.exact_records ? ` · exact duplicate records 完全重复记录 ${c.duplicates.exact_records}` : '') +
+      (c.duplicates.values ? ` · duplicated codes 重复编号 ${c.duplicates.values} (${c.duplicates.action})` : '') +
+      (c.matched_by_overlap ? ` · matched by overlap 按重叠匹配 ${c.matched_by_overlap}` : ''));
+  }
+  if (r.band) lines.push(`  band width 带宽: ${r.band.source === 'field' ? `field 字段 ${r.band.field}` : `${r.band.width_m} m (--width)`}`);
   if (r.survey_changes) {
     const c = r.survey_changes;
     lines.push(`  survey 图斑: new 新增 ${c.new} · updated 更新 ${c.updated} · geometry changed 图形变化 ${c.geometry_changed} · removed 移除 ${c.removed}`);
@@ -50,7 +65,8 @@ async function main() {
     allowPositionals: true,
     options: {
       layer: { type: 'string' }, srs: { type: 'string' }, encoding: { type: 'string' }, name: { type: 'string' },
-      survey: { type: 'string' }, 'code-field': { type: 'string' }, width: { type: 'string' }, role: { type: 'string' },
+      survey: { type: 'string' }, 'code-field': { type: 'string' }, duplicates: { type: 'string' },
+      width: { type: 'string' }, 'width-field': { type: 'string' }, role: { type: 'string' },
       title: { type: 'string' }, distance: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,6 +76,10 @@ async function main() {
   }
   if (values.role && !(CUSTOM_ROLES as readonly string[]).includes(values.role)) {
     process.stderr.write(`--role must be one of ${CUSTOM_ROLES.join(', ')} / --role 只能是 ${CUSTOM_ROLES.join('、')}\n`);
+    process.exit(2);
+  }
+  if (values.duplicates && !(DUPLICATE_POLICIES as readonly string[]).includes(values.duplicates)) {
+    process.stderr.write(`--duplicates must be one of ${DUPLICATE_POLICIES.join(', ')} / --duplicates 只能是 ${DUPLICATE_POLICIES.join('、')}\n`);
     process.exit(2);
   }
   const file = positionals[0];
@@ -87,7 +107,9 @@ async function main() {
       sourceLayer: values.name,
       survey: values.survey,
       codeField: values['code-field'],
+      duplicates: values.duplicates as DuplicatePolicy | undefined,
       widthM: values.width ? Number(values.width) : undefined,
+      widthField: values['width-field'],
       role: values.role as CustomRole | undefined,
       title: values.title,
       distanceM: values.distance ? Number(values.distance) : undefined,
