@@ -95,6 +95,8 @@ export interface ImportReport {
   /** the band width of a frontage delivered as centrelines, and where it came from */
   band?: { width_m: number | null; source: 'option' | 'field'; field?: string };
   file: { name: string; sha256: string; bytes: number };
+  /** the options that shape what is stored: the same file with other options is not a duplicate */
+  options?: Record<string, string | number>;
   source_layer: string;
   available_layers: string[];
   crs: ReadResult['crs'];
@@ -267,9 +269,10 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   // a survey's key is known before the read only from --survey; otherwise once its dates have been read
   let survey: string | null = isSurvey ? (req.survey ?? null) : null;
   /** the layer's (survey's) current version, when it is this very file */
+  const options = importOptions(req);
   const currentIsThis = async (q: Queryable, layerId: number, key: string | null) => {
     const c = (await q.query<{ sha256: string; source_layer: string; report: ImportReport }>(SQL.batch_current, [layerId, region, key])).rows[0];
-    return c && c.sha256 === sha256 && c.source_layer === src.sourceLayer
+    return c && c.sha256 === sha256 && c.source_layer === src.sourceLayer && JSON.stringify(c.report.options ?? {}) === JSON.stringify(options)
       ? ({ ...c.report, duplicate: true, stored: 0, repaired: 0 } satisfies ImportReport)
       : undefined;
   };
@@ -400,6 +403,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       survey,
       ...(band ? { band } : {}),
       file: { name: req.fileName, sha256, bytes: req.bytes.byteLength },
+      options,
       source_layer: src.sourceLayer,
       available_layers: src.availableLayers,
       crs: src.crs,
@@ -437,6 +441,15 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   }
   progress({ phase: 'done', done: src.count, total: src.count });
   return result;
+}
+
+/** The request's options that change what is stored, in a fixed order (compared as JSON). */
+function importOptions(req: ImportRequest): Record<string, string | number> {
+  const o: Record<string, string | number | undefined> = {
+    srs: req.srs, encoding: req.encoding, code_field: req.codeField, duplicates: req.duplicates,
+    width_m: req.widthM, width_field: req.widthField,
+  };
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => e[1] !== undefined));
 }
 
 /** Band width of a frontage delivered as centrelines: --width-field, else --width; never guessed. */
