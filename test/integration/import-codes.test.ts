@@ -11,6 +11,7 @@ import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
 import { LIMITS } from '../helpers/ingest';
 import { importFile, type ImportReport, type ImportRequest, type ImportSettings } from '../../server/ingest/import';
 import { IngestError } from '../../server/errors';
+import { startApp } from '../helpers/api';
 
 const DIR = path.resolve('test/fixtures/deliveries');
 const settings: ImportSettings = { regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
@@ -71,6 +72,34 @@ describeEachDb('import codes, survey keys, reference versions', (backend) => {
     expect(r.code!.duplicates).toMatchObject({ policy: 'keep-first', exact_records: 1, values: 1, action: 'kept_first' });
     expect(r.stored).toBe(3);
     expect((await codes('dup-kf')).map((c) => c.code)).toEqual(['T1', 'T2', 'T3']);
+  });
+
+  it('POST /api/imports: refuses duplicated codes (422, both languages), takes duplicates=suffix and width_field', async () => {
+    const app = await startApp(db, { env: { TUBAN_REGION_CODE: TEST_REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID) } });
+    try {
+      const analyst = await app.as('analyst');
+      const form = (file: string, fields: Record<string, string>) => {
+        const f = new FormData();
+        f.set('file', new Blob([readFileSync(path.join(DIR, file))]), file);
+        for (const [k, v] of Object.entries(fields)) f.set(k, v);
+        return f;
+      };
+      const refused = await analyst.request('POST', '/api/imports', { form: form('duplicate-codes-mixed.geojson', { layer: 'survey', survey: 'http-dup' }) });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error).toMatchObject({ code: 'duplicate_codes', details: { duplicates: [{ code: 'T2', records: [2, 4] }] } });
+      expect(refused.body.error.message_zh).toContain('T2');
+      const bad = await analyst.request('POST', '/api/imports', { form: form('duplicate-codes-mixed.geojson', { layer: 'survey', duplicates: 'maybe' }) });
+      expect(bad.status).toBe(400);
+      const ok = await analyst.request('POST', '/api/imports', { form: form('duplicate-codes-mixed.geojson', { layer: 'survey', survey: 'http-dup', duplicates: 'suffix' }) });
+      expect(ok.status).toBe(201);
+      expect(ok.body.code.duplicates.action).toBe('suffixed');
+      expect(ok.body.stored).toBe(4);
+      const road = await analyst.request('POST', '/api/imports', { form: form('road-centreline-lukuan.geojson', { layer: 'frontage', width_field: '路宽' }) });
+      expect(road.status).toBe(201);
+      expect(road.body.band).toEqual({ width_m: null, source: 'field', field: '路宽' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('--duplicates suffix stores the later record as <code>-2', async () => {
