@@ -1,7 +1,7 @@
 /**
  * npm run ingest -- FILE --layer survey|cadastral|frontage|village|school|compound|green|<custom>
  *   [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER] [--survey 2020] [--code-field 图斑编号]
- *   [--width 60] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
+ *   [--duplicates refuse|keep-first|suffix] [--width 60] [--width-field 带宽] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
  *
  * Imports one file into the configured database (embedded PGlite under data/, or DATABASE_URL), in one
  * transaction, and prints the import report.
@@ -14,12 +14,12 @@ import pino from 'pino';
 import { loadConfig } from '../server/config';
 import { openDb } from '../server/db/open';
 import { migrate } from '../server/db/migrate';
-import { importFile, type ImportReport } from '../server/ingest/import';
+import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport } from '../server/ingest/import';
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
-       [--survey KEY] [--code-field FIELD] [--width M] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
+       [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
   --layer  the tuban layer to import into (survey, cadastral, frontage, village, school, compound, green or a custom one)
   --name   which layer of a multi-layer zip to read (also --source-layer, like the API's source_layer)
 用法：npm run ingest -- 文件 --layer 图层名 [--srs EPSG:n] [--encoding gbk|utf-8] [--name 数据层] ...
@@ -35,6 +35,21 @@ function summary(r: ImportReport): string {
     `  read 读取 ${r.read} · stored 存储 ${r.stored} · repaired 修复 ${r.repaired} · skipped 跳过 ${r.skipped.total}` +
       (r.skipped.total ? ` (${Object.entries(r.skipped.reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''),
   ];
+  // every skipped record by reason, with a few record numbers: nothing lost without a word (issue 11)
+  for (const [reason, n] of Object.entries(r.skipped.reasons)) {
+    const ex = r.skipped.examples.filter((e) => e.reason === reason).map((e) => `#${e.record}${e.code ? ` ${e.code}` : ''}`);
+    lines.push(`    skipped 跳过 ${reason}: ${n}${ex.length ? ` — records 记录 ${ex.join(', ')}${ex.length < n ? ' …' : ''}` : ''}`);
+  }
+  if (r.survey_key) lines.push(`  survey key 监测批次: ${r.survey_key.value} (from 来源 ${r.survey_key.source}${r.survey_key.field ? ` ${r.survey_key.field}` : ''})`);
+  if (r.code) {
+    const c = r.code;
+    lines.push(`  code field 编号字段: ${c.field ?? '(generated 生成)'} (${c.source})` +
+      (c.generated ? ` · generated 生成 ${c.generated}` : '') +
+      (c.duplicates.exact_records ? ` · exact duplicate records 完全重复记录 ${c.duplicates.exact_records}` : '') +
+      (c.duplicates.values ? ` · duplicated codes 重复编号 ${c.duplicates.values} (${c.duplicates.action})` : '') +
+      (c.matched_by_overlap ? ` · matched by overlap 按重叠匹配 ${c.matched_by_overlap}` : ''));
+  }
+  if (r.band) lines.push(`  band width 带宽: ${r.band.source === 'field' ? `field 字段 ${r.band.field}` : `${r.band.width_m} m (--width)`}`);
   if (r.survey_changes) {
     const c = r.survey_changes;
     lines.push(`  survey 图斑: new 新增 ${c.new} · updated 更新 ${c.updated} · geometry changed 图形变化 ${c.geometry_changed} · removed 移除 ${c.removed}`);
@@ -58,7 +73,8 @@ async function main() {
     options: {
       layer: { type: 'string' }, srs: { type: 'string' }, encoding: { type: 'string' }, name: { type: 'string' },
       'source-layer': { type: 'string' },
-      survey: { type: 'string' }, 'code-field': { type: 'string' }, width: { type: 'string' }, role: { type: 'string' },
+      survey: { type: 'string' }, 'code-field': { type: 'string' }, duplicates: { type: 'string' },
+      width: { type: 'string' }, 'width-field': { type: 'string' }, role: { type: 'string' },
       title: { type: 'string' }, distance: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   }, USAGE);
@@ -69,6 +85,8 @@ async function main() {
     usageExit(USAGE, `--role must be one of ${CUSTOM_ROLES.join(', ')} / --role 只能是 ${CUSTOM_ROLES.join('、')}`);
   if (values.name !== undefined && values['source-layer'] !== undefined && values.name !== values['source-layer'])
     usageExit(USAGE, '--name and --source-layer name the same thing; give one / --name 与 --source-layer 含义相同，请只给一个');
+  if (values.duplicates && !(DUPLICATE_POLICIES as readonly string[]).includes(values.duplicates))
+    usageExit(USAGE, `--duplicates must be one of ${DUPLICATE_POLICIES.join(', ')} / --duplicates 只能是 ${DUPLICATE_POLICIES.join('、')}`);
   const widthM = numberOption('width', values.width, USAGE);
   const distanceM = numberOption('distance', values.distance, USAGE);
   const file = positionals[0];
@@ -100,7 +118,9 @@ async function main() {
       sourceLayer: values.name ?? values['source-layer'],
       survey: values.survey,
       codeField: values['code-field'],
+      duplicates: values.duplicates as DuplicatePolicy | undefined,
       widthM,
+      widthField: values['width-field'],
       role: values.role as CustomRole | undefined,
       title: values.title,
       distanceM,

@@ -95,7 +95,7 @@ async function main() {
   const config = loadConfig({ TUBAN_SAMPLE: 'off', LOG_LEVEL: 'silent', TUBAN_DATA_DIR: tmp, TUBAN_WEB_DIR: path.join(ROOT, 'dist', 'web') });
   generateSample({ out: path.join(tmp, 'sample'), scale: 'tiny', seed: 42 });
   for (const s of SAMPLE_FILES) {
-    await importFile(db, config, { bytes: new Uint8Array(readFileSync(path.join(tmp, 'sample', s.file))), fileName: s.file, layer: s.layer, user: 'bench' });
+    await importFile(db, config, { bytes: new Uint8Array(readFileSync(path.join(tmp, 'sample', s.file))), fileName: s.file, layer: s.layer, widthField: s.widthField, user: 'bench' });
   }
   const ctx = { config, db, log: pino({ level: 'silent' }) };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });

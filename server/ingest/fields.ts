@@ -12,8 +12,15 @@ export const FIELD_SYNONYMS = {
   landUse: ['土地用途', 'TDYT', '用途', 'YT', '地类名称', 'DLMC', 'LAND_USE'],
   approvedArea: ['批准面积', 'PZMJ', '宗地面积', 'ZDMJ', 'APPROVED_AREA'],
   name: ['名称', 'MC', 'NAME', '村名', '学校名称', 'XXMC', '小区名称', 'XQMC', '道路名称', 'DLMC', '村名称', 'XZQMC'],
-  width: ['宽度', 'KD', 'WIDTH', '路宽', '道路宽度', 'BUFFER', '缓冲宽度'],
 } as const;
+
+/**
+ * Width-like attributes of a road layer. Never taken as the frontage band's width on their own: a road's
+ * 路宽 is the carriageway, not the band of first-row buildings (it once cut frontage hits from 142 to 26
+ * without a word; issue 11, item 8). The band width comes from --width or a field named with --width-field;
+ * these names only help the refusal say which field the user may mean.
+ */
+export const WIDTH_LIKE_FIELDS = ['宽度', 'KD', 'WIDTH', '路宽', 'LK', '道路宽度', 'DLKD', 'BUFFER', '缓冲宽度', '带宽'] as const;
 
 export type FieldRole = keyof typeof FIELD_SYNONYMS;
 

@@ -1,20 +1,24 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/types';
+import type { Db, Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { IngestError, isAppError } from '../errors';
 import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
 import { readSource } from './read';
 import type { IngestLimits, ReadFeature, ReadResult } from './types';
 import { resolveLayer, type CustomRole } from './layers';
-import { findField, numberValue, textValue } from './fields';
+import { findField, numberValue, textValue, WIDTH_LIKE_FIELDS } from './fields';
+import { CodeTracker, codeCandidates, SurveyYearTracker, type CodeSource, type PassedOver, type SurveyKey } from './codes';
 import { toHexEwkb } from './wkb';
 import { ChunkBuilder } from './copy-text';
 import { demoAccountsAfterImport, forgetDemoSessions } from '../auth/users';
+import { warning, type Warning } from './warn';
 
 const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_create', 'stage_copy', 'stage_buffer_lines', 'stage_drop_not_polygonal', 'stage_repair', 'stage_drop_empty',
-  'stage_index', 'stage_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
-  'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_new_create',
+  'stage_index', 'stage_analyze', 'stage_counts', 'batch_lock', 'batch_current', 'batch_insert', 'batch_survey', 'batch_report',
+  'stage_code_from', 'stage_code_clear', 'stage_code_generate', 'survey_exact_duplicates', 'survey_duplicate_codes',
+  'survey_dedupe', 'survey_suffix_duplicates', 'survey_has_generated', 'survey_match_overlap', 'survey_generated_unclash',
+  'survey_rename_matched', 'survey_keep_versions', 'survey_update', 'survey_new_create',
   'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
   'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
   'parcels_lock_batches', 'parcels_drop_fk', 'parcels_add_fk', 'parcels_find_invalid', 'parcels_invalid_drop',
@@ -42,16 +46,44 @@ export interface ImportRequest {
   encoding?: string;
   /** which layer of a multi-layer zip */
   sourceLayer?: string;
-  /** survey key ('2020'); default: a year in the file name */
+  /** survey key ('2020'); default: the year of the 监测年度/后时相 attribute, else a standalone year in the file name */
   survey?: string;
   /** attribute holding the polygon code (图斑编号) when it is not one of the usual names */
   codeField?: string;
-  /** band width (m) for a frontage delivered as a centreline without a width attribute */
+  /** what to do with different polygons delivered under one code: refuse (default), keep the first, suffix */
+  duplicates?: DuplicatePolicy;
+  /** band width (m) for a frontage delivered as a centreline */
   widthM?: number;
+  /** attribute holding each centreline's band width (m); never guessed (fields.ts WIDTH_LIKE_FIELDS) */
+  widthField?: string;
   user?: string;
   /** the synthetic sample town (server/sample.ts): any other import is real data and disables the demo accounts */
   sample?: boolean;
   onProgress?: (p: { phase: 'read' | 'stage' | 'store' | 'reconcile' | 'done'; done: number; total: number }) => void;
+}
+
+export const DUPLICATE_POLICIES = ['refuse', 'keep-first', 'suffix'] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
+/** What decided a survey's polygon codes (codes.ts), and what was done about missing and duplicated ones. */
+export interface CodeReport {
+  field: string | null;
+  source: CodeSource;
+  /** generic candidates not used, and why */
+  passed_over: PassedOver[];
+  /** stored records whose code was generated ('<survey>-<record>') */
+  generated: number;
+  duplicates: {
+    policy: DuplicatePolicy;
+    /** the same record twice (code, attributes, geometry): skipped as duplicate_record */
+    exact_records: number;
+    /** codes shared by different records */
+    values: number;
+    action: 'none' | 'kept_first' | 'suffixed';
+    examples: { code: string; records: number[] }[];
+  };
+  /** delivered records matched to stored polygons by overlap (generated codes on either side) */
+  matched_by_overlap: number;
 }
 
 export interface ImportReport {
@@ -59,17 +91,28 @@ export interface ImportReport {
   duplicate: boolean;
   layer: string;
   survey: string | null;
+  /** where the survey key came from (survey layers) */
+  survey_key?: SurveyKey;
+  /** how the polygon codes were decided (survey layers) */
+  code?: CodeReport;
+  /** the band width of a frontage delivered as centrelines, and where it came from */
+  band?: { width_m: number | null; source: 'option' | 'field'; field?: string };
   file: { name: string; sha256: string; bytes: number };
+  /** the options that shape what is stored: the same file with other options is not a duplicate */
+  options?: Record<string, string | number>;
   source_layer: string;
   available_layers: string[];
   crs: ReadResult['crs'];
   encoding: ReadResult['encoding'];
   fields: string[];
+  /** records read; every one is counted once in stored, repaired or skipped (read = stored + repaired + skipped.total) */
   read: number;
+  /** stored as delivered */
   stored: number;
+  /** stored after a geometry repair (ST_MakeValid) */
   repaired: number;
-  skipped: { total: number; reasons: Record<string, number>; examples: { record: number; reason: string }[] };
-  survey_changes?: { new: number; updated: number; geometry_changed: number; removed: number };
+  skipped: { total: number; reasons: Record<string, number>; examples: { record: number; reason: string; code?: string }[] };
+  survey_changes?: { new: number; updated: number; geometry_changed: number; removed: number; matched_by_overlap: number };
   replaced?: number;
   reconcile?: ReconcileReport;
   /** demo accounts this import disabled: it brought real data (issue 12 item 9) */
@@ -87,10 +130,9 @@ function geometryMode(layer: string, role: string): 'polygon' | 'band' | 'any' {
   return 'polygon';
 }
 
-function surveyKey(req: ImportRequest): string {
-  if (req.survey) return req.survey;
-  const year = /(?:^|[^0-9])((?:19|20)\d\d)(?![0-9])/.exec(req.fileName);
-  return year ? year[1] : 'default';
+/** The import found the layer's current version to be this very file: its report is the answer. */
+class AlreadyCurrent {
+  constructor(readonly report: ImportReport) {}
 }
 
 const POLYGONAL = new Set(['Polygon', 'MultiPolygon']);
@@ -137,37 +179,38 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   checkGeometryTypes(src, mode, layer.name);
 
   const fieldNames = src.fields.map((f) => f.name);
+  const isSurvey = layer.role === 'survey';
   const f = {
     code: findField(fieldNames, 'code', req.codeField),
+    width: req.widthField ? findField(fieldNames, 'name', req.widthField) : undefined,
     name: findField(fieldNames, layer.name === 'village' ? 'villageName' : 'name'),
     regionCode: findField(fieldNames, 'regionCode'),
     parcelCode: findField(fieldNames, 'parcelCode'),
     holder: findField(fieldNames, 'holder'),
     landUse: findField(fieldNames, 'landUse'),
     approvedArea: findField(fieldNames, 'approvedArea'),
-    width: findField(fieldNames, 'width'),
   };
   if (req.codeField && !f.code) {
     throw new IngestError('field_missing', `No field '${req.codeField}' in the file`, `文件中没有字段“${req.codeField}”`,
       { fields: fieldNames });
   }
-  if (layer.role === 'survey' && !f.code) {
-    throw new IngestError('code_field_missing',
-      'No polygon code field (图斑编号/TBBH…) found; name it with --code-field',
-      '未找到图斑编号字段（图斑编号/TBBH 等），请用 --code-field 指定', { fields: fieldNames });
+  if (req.widthField && !f.width) {
+    throw new IngestError('field_missing', `No field '${req.widthField}' in the file`, `文件中没有字段“${req.widthField}”`,
+      { fields: fieldNames });
   }
-  const hasLines = Object.keys(src.geometryTypes).some((t) => LINEAR.has(t));
-  if (mode === 'band' && hasLines && !f.width && !(req.widthM && req.widthM > 0)) {
-    throw new IngestError('width_missing',
-      'The frontage is a centreline without a width field (宽度/WIDTH); give the band width with --width <metres>',
-      '沿线图层为道路中心线，但没有宽度字段（宽度/WIDTH），请用 --width <米> 指定带宽');
-  }
+  const band = bandWidth(req, mode, src, fieldNames, f.width);
+
+  // survey codes and key: decided from every record as they stream into the staging table (codes.ts)
+  const codeTracker = isSurvey ? new CodeTracker(codeCandidates(fieldNames, req.codeField), !!req.codeField) : undefined;
+  const yearTracker = isSurvey && !req.survey ? new SurveyYearTracker(fieldNames) : undefined;
+  const policy: DuplicatePolicy = req.duplicates ?? 'refuse';
 
   const skipped: Record<string, number> = {};
-  const examples: { record: number; reason: string }[] = [];
-  const skip = (record: number, reason: string) => {
+  const examples: ImportReport['skipped']['examples'] = [];
+  const skip = (record: number, reason: string, code?: string) => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
-    if (examples.length < 50) examples.push({ record, reason });
+    // a few examples of every reason, not the first 50 of whichever comes first
+    if (skipped[reason] <= 10) examples.push(code === undefined ? { record, reason } : { record, reason, code });
   };
   const timings: Record<string, number> = { read: readSeconds };
   let mark = performance.now();
@@ -185,20 +228,25 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
    * in ~1 MB chunks as the driver asks for them, so the server parses one chunk while the next is built.
    * Null geometries are skipped and reported.
    */
-  function* buildRows(row: (idx: number, f: ReadFeature, wkb: string) => (string | number | null)[]): Generator<Uint8Array> {
+  function* buildRows(
+    row: (idx: number, f: ReadFeature, wkb: string, codes: (string | null)[] | undefined) => (string | number | null)[],
+  ): Generator<Uint8Array> {
     const rows = new ChunkBuilder();
     let idx = 0;
     try {
       for (const feat of src.features()) {
         idx++;
         if (idx % 10000 === 0) progress({ phase: 'stage', done: idx, total: src.count });
+        // every record counts for the code field and the survey year, with a geometry or not
+        const codes = codeTracker?.observe(feat.properties);
+        yearTracker?.observe(feat.properties);
         // hexEwkb: the reader's shortcut, straight from the file's bytes (checked first: asking for
         // .geometry would build the GeoJSON it exists to avoid)
         const wkb = feat.hexEwkb
           ? feat.hexEwkb(settings.workSrid, multi)
           : feat.geometry ? toHexEwkb(feat.geometry, settings.workSrid, multi) : null;
         if (wkb === null) { skip(idx, 'null_geometry'); continue; }
-        rows.row(row(idx, feat, wkb));
+        rows.row(row(idx, feat, wkb, codes));
         if (rows.ready()) yield rows.take();
       }
     } catch (e) {
@@ -211,24 +259,41 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     if (last.length) yield last;
   }
   const isParcels = layer.name === 'cadastral';
-  const stageRows = () => buildRows((idx, feat, wkb) => {
+  const stageRows = () => buildRows((idx, feat, wkb, codes) => {
     const p = feat.properties;
-    return [idx, wkb, JSON.stringify(p), text(p, f.code), text(p, f.name), text(p, f.parcelCode), text(p, f.holder),
-      text(p, f.landUse), num(p, f.approvedArea), num(p, f.width) ?? req.widthM ?? null];
+    // a survey's code is its first candidate's value until the choice is made (codes: all of them)
+    const code = codes ? (codes[0] ?? null) : text(p, f.code);
+    const allCodes = codes && codes.length > 1 ? JSON.stringify(codes) : null;
+    return [idx, wkb, JSON.stringify(p), code, text(p, f.name), text(p, f.parcelCode), text(p, f.holder),
+      text(p, f.landUse), num(p, f.approvedArea), (band ? num(p, band.field) ?? band.width_m : null), allCodes];
   });
   lap('check');
   progress({ phase: 'store', done: 0, total: src.count });
 
-  const survey = layer.role === 'survey' ? surveyKey(req) : null;
   let demoDisabled: { id: number; username: string }[] = [];
-  const result = await db.tx(async (q) => {
+  const region = settings.regionCode;
+  const extraWarnings: Warning[] = [];
+  if (band) extraWarnings.push(...bandWarnings(band, fieldNames));
+  // a survey's key is known before the read only from --survey; otherwise once its dates have been read
+  let survey: string | null = isSurvey ? (req.survey ?? null) : null;
+  /** the layer's (survey's) current version, when it is this very file */
+  const options = importOptions(req);
+  const currentIsThis = async (q: Queryable, layerId: number, key: string | null) => {
+    const c = (await q.query<{ sha256: string; source_layer: string; report: ImportReport }>(SQL.batch_current, [layerId, region, key])).rows[0];
+    return c && c.sha256 === sha256 && c.source_layer === src.sourceLayer && JSON.stringify(c.report.options ?? {}) === JSON.stringify(options)
+      ? ({ ...c.report, duplicate: true, stored: 0, repaired: 0 } satisfies ImportReport)
+      : undefined;
+  };
+  const result = await db.tx(async (q): Promise<ImportReport> => {
     if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
     if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
     const lay = await resolveLayer(q, declaration, { create: true });
-    const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
-    if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;
+    await q.query(SQL.batch_lock, [lay.id]);
+    if (!isSurvey || survey !== null) {
+      const dup = await currentIsThis(q, lay.id, survey);
+      if (dup) return dup;
+    }
 
-    const region = settings.regionCode;
     const batchId = (await q.query<{ id: number }>(SQL.batch_insert,
       [region, lay.id, survey, req.fileName, sha256, src.sourceLayer, req.user ?? null])).rows[0].id;
     demoDisabled = await demoAccountsAfterImport(q, batchId, req.sample === true);
@@ -259,7 +324,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       await q.query(SQL.parcels_index);
       await q.query(SQL.parcels_analyze);
       lap('index');
-      counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired };
+      // a repair that emptied a parcel is counted once, as skipped (empty_after_repair), not also as repaired
+      counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired: repaired - (skipped.empty_after_repair ?? 0) };
       progress({ phase: 'reconcile', done: 0, total: 1 });
       recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
     } else {
@@ -275,8 +341,18 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       lap('repair');
 
       if (lay.role === 'survey') {
-        for (const r of (await q.query<{ idx: number }>(SQL.survey_missing_code)).rows) skip(r.idx, 'missing_code');
-        for (const r of (await q.query<{ idx: number }>(SQL.survey_dedupe)).rows) skip(r.idx, 'duplicate_code');
+        const key: SurveyKey = req.survey ? { value: req.survey, source: 'option' } : yearTracker!.key(undefined, req.fileName);
+        survey = key.value;
+        report.survey_key = key;
+        extraWarnings.push(...surveyKeyWarnings(key));
+        if (!req.survey) {
+          // the duplicate check needed the key (an identical file is refused before anything is written,
+          // this one only now: the transaction is rolled back and the current version's report returned)
+          const dup = await currentIsThis(q, lay.id, survey);
+          if (dup) throw new AlreadyCurrent(dup);
+          await q.query(SQL.batch_survey, [batchId, survey]);
+        }
+        report.code = await settleCodes(q, { tracker: codeTracker!, policy, survey, region, batchId, skip, warnings: extraWarnings });
         const params = [region, survey, batchId];
         await q.query(SQL.survey_keep_versions, params);
         const updated = (await q.query<{ id: number; changed: boolean }>(SQL.survey_update, params)).rows;
@@ -286,6 +362,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         const named = (sql: string) => sql.replaceAll('{{table}}', table);
         await q.query(named(SQL.survey_new_create));
         const added = (await q.query(named(SQL.survey_new_fill), params)).rowCount;
+        await q.query(SQL.survey_rename_matched, [region, survey]); // after new_fill: it looks for the old codes
         await q.query(named(SQL.survey_new_key));
         // the district's parcel overlay needs them; on PGlite, reconcile takes them later (see sourceAnalyzed)
         const sourceAnalyzed = db.kind === 'postgres';
@@ -299,7 +376,10 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
         await q.query(SQL.survey_analyze);
         const removed = (await q.query<{ id: number }>(SQL.survey_mark_removed, params)).rows;
         const changed = updated.filter((r) => r.changed);
-        report.survey_changes = { new: added, updated: updated.length, geometry_changed: changed.length, removed: removed.length };
+        report.survey_changes = {
+          new: added, updated: updated.length, geometry_changed: changed.length, removed: removed.length,
+          matched_by_overlap: report.code.matched_by_overlap,
+        };
         // stored polygons whose geometry changed: reconciled again in place
         const reconChanged = changed.length || !reconNew
           ? await reconcile(q, { ...base, polygons: changed.map((r) => r.id), parcels: true, layers: 'all', prior: true })
@@ -330,26 +410,31 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       duplicate: false,
       layer: lay.name,
       survey,
+      ...(band ? { band } : {}),
       file: { name: req.fileName, sha256, bytes: req.bytes.byteLength },
+      options,
       source_layer: src.sourceLayer,
       available_layers: src.availableLayers,
       crs: src.crs,
       encoding: src.encoding,
       fields: fieldNames,
       read: src.count,
-      stored: counts.kept,
+      stored: counts.kept - counts.repaired,
       repaired: counts.repaired,
       skipped: { total, reasons: skipped, examples },
       ...report,
       reconcile: recon,
       ...(demoDisabled.length ? { demo_accounts_disabled: demoDisabled.map((u) => u.username) } : {}),
       // read after the features were iterated: value problems (bad dates, numbers) are found on the way
-      warnings: src.warnings,
+      warnings: [...src.warnings, ...extraWarnings],
       timings,
       seconds: Math.round(performance.now() - started) / 1000,
     };
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
     return full;
+  }).catch((e: unknown) => {
+    if (e instanceof AlreadyCurrent) return e.report; // rolled back: the current version is this file
+    throw e;
   });
   forgetDemoSessions(demoDisabled);
   if (!result.duplicate) {
@@ -367,6 +452,146 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   }
   progress({ phase: 'done', done: src.count, total: src.count });
   return result;
+}
+
+/** The request's options that change what is stored, in a fixed order (compared as JSON). */
+function importOptions(req: ImportRequest): Record<string, string | number> {
+  const o: Record<string, string | number | undefined> = {
+    srs: req.srs, encoding: req.encoding, code_field: req.codeField, duplicates: req.duplicates,
+    width_m: req.widthM, width_field: req.widthField,
+  };
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => e[1] !== undefined));
+}
+
+/** Band width of a frontage delivered as centrelines: --width-field, else --width; never guessed. */
+function bandWidth(req: ImportRequest, mode: string, src: ReadResult, fields: string[], widthField: string | undefined): ImportReport['band'] {
+  const hasLines = Object.keys(src.geometryTypes).some((t) => LINEAR.has(t));
+  if (mode !== 'band' || !hasLines) return undefined;
+  const widthM = req.widthM && req.widthM > 0 ? req.widthM : null;
+  if (widthField) return { width_m: widthM, source: 'field', field: widthField };
+  if (widthM !== null) return { width_m: widthM, source: 'option' };
+  const like = fields.filter((f) => WIDTH_LIKE_FIELDS.some((w) => w.toUpperCase() === f.toUpperCase()));
+  throw new IngestError('width_missing',
+    'The frontage is delivered as centrelines: give the band width in metres with --width, or name the field holding it with --width-field' +
+      (like.length ? ` (the file has ${like.join(', ')}; a road's width is not the frontage band's, so it is not used unless named)` : ''),
+    '沿线图层为道路中心线：请用 --width <米> 指定带宽，或用 --width-field 指定存放带宽的字段' +
+      (like.length ? `（文件中有字段${like.map((x) => `“${x}”`).join('、')}；道路宽度不等于沿线带宽，除非明确指定，否则不使用）` : ''),
+    { fields, width_like_fields: like });
+}
+
+function bandWarnings(band: NonNullable<ImportReport['band']>, fields: string[]): Warning[] {
+  const unused = fields.filter((f) => f !== band.field && WIDTH_LIKE_FIELDS.some((w) => w.toUpperCase() === f.toUpperCase()));
+  const used = band.source === 'field'
+    ? [`field ${band.field}${band.width_m ? ` (${band.width_m} m where it is empty)` : ''}`, `字段“${band.field}”${band.width_m ? `（为空时取 ${band.width_m} 米）` : ''}`]
+    : [`${band.width_m} m from --width`, `--width 指定的 ${band.width_m} 米`];
+  return [
+    warning('band_width',
+      `The frontage centrelines were buffered to a band of ${used[0]}${unused.length ? `; ${unused.join(', ')} (a road width) was not used` : ''}.`,
+      `沿线道路中心线按带宽 ${used[1]} 生成缓冲带${unused.length ? `；未使用字段${unused.map((x) => `“${x}”`).join('、')}（道路宽度）` : ''}。`),
+  ];
+}
+
+function surveyKeyWarnings(key: SurveyKey): Warning[] {
+  switch (key.source) {
+    case 'option':
+      return [];
+    case 'attribute':
+      return key.years
+        ? [warning('survey_key_years_differ',
+          `The survey key ${key.value} is the most common year of ${key.field}; the records span ${Object.entries(key.years).map(([y, n]) => `${y}: ${n}`).join(', ')}. Give --survey if that is wrong.`,
+          `监测批次取字段“${key.field}”中最多的年份 ${key.value}；各年份记录数：${Object.entries(key.years).map(([y, n]) => `${y} 年 ${n} 条`).join('，')}。如不正确，请用 --survey 指定。`)]
+        : [];
+    case 'file_name':
+      return [warning('survey_key_from_file_name',
+        `No survey date attribute (监测年度/后时相); the survey key ${key.value} was taken from the file name. Give --survey if that is wrong.`,
+        `没有监测年度或后时相字段，监测批次 ${key.value} 取自文件名。如不正确，请用 --survey 指定。`)];
+    case 'default':
+      return [warning('survey_key_default',
+        `No survey date attribute (监测年度/后时相) and no year in the file name: the survey key is '${key.value}'. Give --survey.`,
+        `没有监测年度或后时相字段，文件名中也没有年份，监测批次记为“${key.value}”。请用 --survey 指定。`)];
+  }
+}
+
+const listCodes = (d: { code: string; records: number[] }[], zh = false) =>
+  d.slice(0, 10).map((x) => zh ? `${x.code}（第 ${x.records.join('、')} 条）` : `${x.code} (records ${x.records.join(', ')})`).join(zh ? '；' : '; ') +
+  (d.length > 10 ? (zh ? ` 等共 ${d.length} 个` : ` and ${d.length - 10} more`) : '');
+
+function duplicateCodes(field: string | null, dups: { code: string; records: number[] }[], afterSuffix = false): IngestError {
+  const f = field ?? 'code';
+  return new IngestError('duplicate_codes',
+    afterSuffix
+      ? `Suffixing the duplicated codes of ${f} made codes that the file already has: ${listCodes(dups)}. Correct the delivery.`
+      : `${dups.length} value(s) of ${f} are shared by different polygons: ${listCodes(dups)}. Correct the delivery, or import with --duplicates keep-first (later records skipped) or --duplicates suffix (later records get '-2', '-3').`,
+    afterSuffix
+      ? `为字段“${f}”的重复编号加后缀后，与文件中已有的编号冲突：${listCodes(dups, true)}。请修正数据后重新导入。`
+      : `字段“${f}”有 ${dups.length} 个编号被不同图斑重复使用：${listCodes(dups, true)}。请修正数据，或使用 --duplicates keep-first（保留第一条，跳过其余）或 --duplicates suffix（其余依次加“-2”“-3”后缀）导入。`,
+    { field, duplicates: dups.slice(0, 200), count: dups.length, policies: DUPLICATE_POLICIES });
+}
+
+/**
+ * A survey's codes, after the staging COPY (codes.ts has the rules): the chosen field's values, generated
+ * codes where there is none, exact duplicate records dropped, duplicated codes refused or resolved by the
+ * policy, and generated codes matched by overlap to the survey's stored polygons.
+ */
+async function settleCodes(q: Queryable, o: {
+  tracker: CodeTracker; policy: DuplicatePolicy; survey: string; region: string; batchId: number;
+  skip: (record: number, reason: string, code?: string) => void; warnings: Warning[];
+}): Promise<CodeReport> {
+  const choice = o.tracker.choose();
+  o.tracker.release();
+  if (choice.index === null) {
+    if (o.tracker.candidates.length) await q.query(SQL.stage_code_clear);
+  } else if (choice.index > 0) await q.query(SQL.stage_code_from, [choice.index]);
+  for (const p of choice.passedOver) {
+    o.warnings.push(warning('code_field_passed_over',
+      `Field ${p.field} was not used as the polygon code: ${p.empty} record(s) have no value and ${p.duplicated} repeat an earlier value${p.examples.length ? ` (e.g. ${p.examples.join(', ')})` : ''}.`,
+      `字段“${p.field}”未用作图斑编号：${p.empty} 条记录为空，${p.duplicated} 条与前面的记录重复${p.examples.length ? `（如 ${p.examples.join('、')}）` : ''}。`));
+  }
+  const generated = (await q.query(SQL.stage_code_generate, [o.survey])).rowCount;
+  if (generated) {
+    o.warnings.push(choice.field === null
+      ? warning('code_generated',
+        `No field gives every polygon a unique code, so codes were generated as '${o.survey}-<record number>' for all ${generated}. A later version of this survey is matched to them by geometry overlap. If the file has a code field, name it with --code-field.`,
+        `没有能为每个图斑提供唯一编号的字段，已按“${o.survey}-记录号”为全部 ${generated} 个图斑生成编号；该批次的后续版本将按图形重叠与其匹配。如文件中有编号字段，请用 --code-field 指定。`)
+      : warning('code_generated',
+        `${generated} record(s) have no value in ${choice.field}; their codes were generated as '${o.survey}-<record number>'.`,
+        `有 ${generated} 条记录的“${choice.field}”为空，已按“${o.survey}-记录号”生成编号。`));
+  }
+  const exact = (await q.query<{ idx: number; code: string }>(SQL.survey_exact_duplicates)).rows;
+  for (const r of exact) o.skip(r.idx, 'duplicate_record', r.code);
+  const dups = (await q.query<{ code: string; records: number[] }>(SQL.survey_duplicate_codes)).rows;
+  let action: CodeReport['duplicates']['action'] = 'none';
+  if (dups.length) {
+    if (o.policy === 'refuse') throw duplicateCodes(choice.field, dups);
+    if (o.policy === 'keep-first') {
+      for (const r of (await q.query<{ idx: number; code: string }>(SQL.survey_dedupe)).rows) o.skip(r.idx, 'duplicate_code', r.code);
+      action = 'kept_first';
+    } else {
+      await q.query(SQL.survey_suffix_duplicates);
+      const left = (await q.query<{ code: string; records: number[] }>(SQL.survey_duplicate_codes)).rows;
+      if (left.length) throw duplicateCodes(choice.field, left, true);
+      action = 'suffixed';
+    }
+    const n = dups.reduce((a, d) => a + d.records.length - 1, 0);
+    o.warnings.push(action === 'kept_first'
+      ? warning('duplicate_codes_kept_first', `${dups.length} code(s) were shared by different polygons: the first record of each was kept, ${n} later one(s) skipped (${listCodes(dups)}).`,
+        `有 ${dups.length} 个编号被不同图斑重复使用：各保留第一条，跳过其余 ${n} 条（${listCodes(dups, true)}）。`)
+      : warning('duplicate_codes_suffixed', `${dups.length} code(s) were shared by different polygons: ${n} later record(s) were stored with '-2', '-3'… appended (${listCodes(dups)}).`,
+        `有 ${dups.length} 个编号被不同图斑重复使用：其余 ${n} 条记录的编号加“-2”“-3”等后缀后存储（${listCodes(dups, true)}）。`));
+  }
+  let matched = 0;
+  if ((await q.query<{ any: boolean }>(SQL.survey_has_generated, [o.region, o.survey])).rows[0].any) {
+    matched = (await q.query(SQL.survey_match_overlap, [o.region, o.survey])).rowCount;
+    await q.query(SQL.survey_generated_unclash, [o.region, o.survey, o.batchId]);
+  }
+  return {
+    field: choice.field,
+    source: choice.source,
+    passed_over: choice.passedOver,
+    generated,
+    duplicates: { policy: o.policy, exact_records: exact.length, values: dups.length, action, examples: dups.slice(0, 20) },
+    matched_by_overlap: matched,
+  };
 }
 
 /** One import may reconcile twice (new polygons, changed ones): reported as one. */

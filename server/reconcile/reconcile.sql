@@ -252,10 +252,10 @@ WHERE p.region_code = x.region_code AND p.id = x.id
 -- New polygons (staging table {{polygons}}, ids already drawn from survey_polygon's sequence): inserted
 -- once, with their results. The UPDATE above rewrote all 50k rows of a first district delivery after
 -- inserting them (2–3 s, plus a VACUUM for the dead rows it left); this writes each row once.
-INSERT INTO survey_polygon (region_code, id, survey, code, first_batch_id, batch_id, attrs, geom, repaired, area_m2,
+INSERT INTO survey_polygon (region_code, id, survey, code, code_generated, first_batch_id, batch_id, attrs, geom, repaired, area_m2,
                             parcel_count, largest_parcel_id, largest_parcel_share, flags, village_id, village_name,
                             village_code, school_distance_m, priority, reconciled_at)
-SELECT p.region_code, p.id, p.survey, p.code, p.first_batch_id, p.batch_id, p.attrs, p.geom, p.repaired, p.area_m2,
+SELECT p.region_code, p.id, p.survey, p.code, p.code_generated, p.first_batch_id, p.batch_id, p.attrs, p.geom, p.repaired, p.area_m2,
        x.parcel_count, x.largest_parcel_id, x.largest_parcel_share, x.flags, x.village_id, x.village_name,
        x.village_code, x.school_distance_m, x.priority, now()
 FROM {{polygons}} p

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { requireRole } from '../auth/guard';
-import { importFile } from '../ingest/import';
+import { DUPLICATE_POLICIES, importFile } from '../ingest/import';
 import { logDemoDisabled } from '../auth/users';
 import { CUSTOM_ROLES } from '../ingest/layers';
 import { getBatch, listBatches, listLayers } from '../polygons/repo';
@@ -20,6 +20,8 @@ export const ImportFields = z.object({
   survey: z.string().regex(/^[\w\-]{1,40}$/).optional(),
   code_field: z.string().max(60).optional(),
   width: z.coerce.number().positive().max(1000).optional(),
+  width_field: z.string().max(60).optional(),
+  duplicates: z.enum(DUPLICATE_POLICIES).optional(),
 });
 
 export function importRoutes(ctx: AppContext) {
@@ -49,6 +51,8 @@ export function importRoutes(ctx: AppContext) {
       survey: f.survey,
       codeField: f.code_field,
       widthM: f.width,
+      widthField: f.width_field,
+      duplicates: f.duplicates,
       user: req.principal?.username,
     });
     ctx.log.info({ batch: report.batch_id, layer: report.layer, stored: report.stored, duplicate: report.duplicate }, 'import');

@@ -68,7 +68,7 @@ describeEachDb('web app routes', (backend) => {
     bare = await startApp(db, { env: { TUBAN_WEB_DIR: path.join(tmp, 'not-built') } });
     for (const s of SAMPLE_FILES) {
       const bytes = new Uint8Array(readFileSync(path.join(sample, s.file)));
-      await importFile(db, app.config, { bytes, fileName: s.file, layer: s.layer, user: 'test' });
+      await importFile(db, app.config, { bytes, fileName: s.file, layer: s.layer, widthField: s.widthField, user: 'test' });
     }
   });
   afterAll(async () => {

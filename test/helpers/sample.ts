@@ -14,6 +14,6 @@ export async function importTinySample(db: Db, settings: ImportSettings, dir: st
   generateSample({ out: dir, scale: 'tiny', seed: 42 });
   for (const s of SAMPLE_FILES) {
     const bytes = new Uint8Array(readFileSync(path.join(dir, s.file)));
-    await importFile(db, settings, { bytes, fileName: s.file, layer: s.layer, user: 'e2e', sample: true });
+    await importFile(db, settings, { bytes, fileName: s.file, layer: s.layer, widthField: s.widthField, user: 'e2e', sample: true });
   }
 }
