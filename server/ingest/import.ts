@@ -214,7 +214,6 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
 
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
   const result = await db.tx(async (q) => {
-    if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
     if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
     const lay = await resolveLayer(q, declaration, { create: true });
     const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
@@ -340,7 +339,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     };
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
     return full;
-  });
+  }, { longRunning: true }); // no statement or query timeout: a district import runs for minutes
   if (!result.duplicate) {
     // dead rows out (load.sql); timed, but after the stored report: it is upkeep, not part of the import
     const t0 = performance.now();
