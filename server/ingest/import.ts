@@ -15,9 +15,9 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_index', 'stage_analyze', 'stage_counts', 'batch_find', 'batch_insert', 'batch_report',
   'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_new_create',
   'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
-  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
-  'parcels_lock_batches', 'parcels_drop_fk', 'parcels_add_fk', 'parcels_find_invalid', 'parcels_invalid_drop',
-  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
+  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_copy',
+  'parcels_lock_imports', 'parcels_find_invalid', 'parcels_invalid_drop',
+  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze', 'vacuum_survey', 'vacuum_overlaps', 'vacuum_parcels', 'vacuum_features',
 ] as const);
 
@@ -70,7 +70,7 @@ export interface ImportReport {
   replaced?: number;
   reconcile?: ReconcileReport;
   warnings: ReadResult['warnings'];
-  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index, merge, reconcile */
+  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index (survey) or analyze (parcels), merge, reconcile */
   timings: Record<string, number>;
   seconds: number;
 }
@@ -214,7 +214,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
 
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
   const result = await db.tx(async (q) => {
-    if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
+    if (isParcels) await q.query(SQL.parcels_lock_imports); // one cadastral import at a time (load.sql)
     const lay = await resolveLayer(q, declaration, { create: true });
     const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
     if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;
@@ -230,8 +230,9 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     if (isParcels) {
       await q.query(SQL.parcels_clear_overlaps, [region]);
       report.replaced = (await q.query(SQL.parcels_clear, [region])).rowCount;
-      await q.query(SQL.parcels_drop_index);
-      await q.query(SQL.parcels_drop_fk);
+      // No DDL on parcel (issue 12, item 3): dropping its index or foreign key takes an ACCESS EXCLUSIVE lock
+      // until commit, and every tile, OGC and detail read of parcels waited for the whole import (19 s
+      // measured). Row changes only: readers see the previous version until this transaction commits.
       const chunks = buildRows((idx, feat, wkb) => {
         const p = feat.properties;
         return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
@@ -245,10 +246,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region])).rows) skip(r.record, 'empty_after_repair');
       await q.query(SQL.parcels_invalid_drop);
       lap('repair');
-      await q.query(SQL.parcels_add_fk);
-      await q.query(SQL.parcels_index);
       await q.query(SQL.parcels_analyze);
-      lap('index');
+      lap('analyze');
       counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired };
       progress({ phase: 'reconcile', done: 0, total: 1 });
       recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
