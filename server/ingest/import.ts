@@ -16,7 +16,7 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'survey_dedupe', 'survey_missing_code', 'survey_keep_versions', 'survey_update', 'survey_new_create',
   'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
   'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_copy',
-  'parcels_lock_imports', 'parcels_find_invalid', 'parcels_invalid_drop',
+  'parcels_lock_imports', 'parcels_lock_for_survey', 'parcels_find_invalid', 'parcels_invalid_drop',
   'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze', 'vacuum_survey', 'vacuum_overlaps', 'vacuum_parcels', 'vacuum_features',
 ] as const);
@@ -215,6 +215,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
   const survey = layer.role === 'survey' ? surveyKey(req) : null;
   const result = await db.tx(async (q) => {
     if (isParcels) await q.query(SQL.parcels_lock_imports); // one cadastral import at a time (load.sql)
+    else if (layer.role === 'survey') await q.query(SQL.parcels_lock_for_survey); // overlays parcels: not during a cadastral import
     const lay = await resolveLayer(q, declaration, { create: true });
     const dup = await q.query<{ id: number; report: ImportReport }>(SQL.batch_find, [lay.id, sha256, src.sourceLayer]);
     if (dup.rows[0]) return { ...dup.rows[0].report, duplicate: true, stored: 0 } satisfies ImportReport;

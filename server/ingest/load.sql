@@ -141,6 +141,14 @@ DELETE FROM parcel WHERE region_code = $1
 -- dropping either took ACCESS EXCLUSIVE, which blocked every read of parcels for the whole import.
 LOCK TABLE parcel IN SHARE ROW EXCLUSIVE MODE
 
+-- name: parcels_lock_for_survey
+-- A survey import overlays its polygons on the parcels (polygon_parcel rows name parcel ids). Run during a
+-- cadastral import, it would read the parcels that import is deleting and store overlaps with them after it
+-- committed. SHARE conflicts with the cadastral import's SHARE ROW EXCLUSIVE (whichever comes first goes
+-- first, the other waits), not with another survey import's SHARE, nor with readers. Taken first thing in
+-- the transaction, like the cadastral import's lock, so the two cannot deadlock.
+LOCK TABLE parcel IN SHARE MODE
+
 -- name: parcels_copy
 -- Parcels (the big layer: 500k at district scale) go by COPY straight into their table, no staging copy;
 -- the GiST index and the foreign key are maintained as the rows arrive (see parcels_lock_imports).

@@ -119,6 +119,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)('parcel reads during a cadastral i
     });
     await Promise.race([copyStarted, importing]);
     expect(importDone).toBe(false);
+    // a survey import meanwhile overlays its polygons on the parcels: it waits for the cadastral import
+    // instead of storing overlaps with the parcels being replaced
+    const surveying = run({ layer: 'survey', data: fc([{ geometry: rect(10, 10, 20, 20), properties: { 图斑编号: 'TB2' } }]), survey: '2021' });
 
     // all three at once, while the import runs: each must complete before it, with the previous version
     const during = await Promise.all([
@@ -131,6 +134,12 @@ describe.runIf(process.env.TEST_DATABASE_URL)('parcel reads during a cadastral i
 
     const report = await importing;
     expect(report.stored).toBe(GRID * GRID);
+    await surveying;
+    const tb2 = (await db.query<{ code: string }>(
+      `SELECT c.parcel_code AS code FROM survey_polygon p JOIN polygon_parcel pp ON pp.region_code = p.region_code AND pp.polygon_id = p.id
+       JOIN parcel c ON c.region_code = pp.region_code AND c.id = pp.parcel_id WHERE p.code = 'TB2'`)).rows.map((r) => r.code);
+    expect(tb2.length).toBeGreaterThan(10);
+    expect(tb2.every((c) => c.startsWith('NEW-'))).toBe(true);
     // committed: the new version everywhere
     const after = { tile: await reads.tile(), ogc: await reads.ogc(), detail: await reads.detail() };
     expect(after.ogc).toEqual(['NEW-0']);
