@@ -30,6 +30,10 @@ const EnvSchema = z.object({
   TUBAN_SAMPLE: z.enum(['auto', 'off']).default('auto'),
   /** per-statement timeout for request queries (ms); imports run without it */
   TUBAN_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+  /** PostgreSQL: a connection (or a free one from the pool) not had within this long → 503 database_unavailable */
+  TUBAN_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** PostgreSQL: client-side bound per request query, for a wire that went dead (default: statement timeout + 5 s) */
+  TUBAN_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** connections to a PostgreSQL server (dozens of concurrent users; each decision holds one for a commit) */
   TUBAN_DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   /** a polygon still without an outcome this many days after its first import is overdue (GET /api/overdue) */
@@ -77,6 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     sample: e.TUBAN_SAMPLE,
     statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
     dbPoolMax: e.TUBAN_DB_POOL_MAX,
+    dbConnectTimeoutMs: e.TUBAN_DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: e.TUBAN_DB_QUERY_TIMEOUT_MS,
     pendingDays: e.TUBAN_PENDING_DAYS,
     campaignYear: e.TUBAN_CAMPAIGN_YEAR,
     logLevel: e.LOG_LEVEL,

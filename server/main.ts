@@ -5,6 +5,7 @@ import { loadConfig, redactUrl } from './config';
 import { openDb } from './db/open';
 import { migrate } from './db/migrate';
 import { createApp } from './app';
+import { gracefulShutdown } from './http/shutdown';
 import { authenticate } from './auth/session';
 import { isEmpty, loadSampleTown } from './sample';
 import { disableDemoUsersIfRealData, ensureAdmin, ensureDemoUsers } from './auth/users';
@@ -27,6 +28,9 @@ async function main() {
     pgliteDir: config.pgliteDir,
     statementTimeoutMs: config.statementTimeoutMs,
     poolMax: config.dbPoolMax,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    onConnectionError: (e) => log.warn({ err: e }, 'a database connection failed; it is replaced on next use'),
     onWait: (s) =>
       process.stdout.write(`\r  starting PostGIS… ${s}s (the first start takes ~15–20 s) / 正在初始化 PostGIS… ${s} 秒`),
   });
@@ -75,22 +79,15 @@ async function main() {
     : undefined;
   sweep?.unref();
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
-    server.close();
-    server.closeIdleConnections?.();
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    if (sweep) clearInterval(sweep);
-    await db.close();
-    await owner?.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // `npm start` execs node, so the signal a service manager sends to the process it started reaches this one
+  // (package.json; issue 12, item 2)
+  const stop = gracefulShutdown({
+    server, db, log,
+    before: () => { if (sweep) clearInterval(sweep); },
+    alsoClose: owner ? [owner] : [],
+  });
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((e) => {

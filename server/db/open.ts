@@ -7,6 +7,9 @@ export interface OpenOptions {
   pgliteDir?: string;
   statementTimeoutMs?: number;
   poolMax?: number;
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  onConnectionError?: (e: Error) => void;
   /** called every second while the embedded database starts (first start ~15–20 s: PostGIS initialises) */
   onWait?: (seconds: number) => void;
 }
@@ -14,7 +17,14 @@ export interface OpenOptions {
 /** DATABASE_URL set → PostgreSQL/PostGIS server; otherwise the embedded PGlite under data/. */
 export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
-    return openPostgres({ url: opts.databaseUrl, statementTimeoutMs: opts.statementTimeoutMs, max: opts.poolMax });
+    return openPostgres({
+      url: opts.databaseUrl,
+      statementTimeoutMs: opts.statementTimeoutMs,
+      max: opts.poolMax,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      queryTimeoutMs: opts.queryTimeoutMs,
+      onConnectionError: opts.onConnectionError,
+    });
   }
   const started = Date.now();
   const timer = opts.onWait ? setInterval(() => opts.onWait!(Math.round((Date.now() - started) / 1000)), 1000) : undefined;

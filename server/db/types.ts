@@ -14,6 +14,20 @@ export interface QueryOptions {
    * server skips parsing and planning on every call (PostgreSQL; the embedded database ignores it).
    */
   prepare?: boolean;
+  /**
+   * Client-side bound for this query (ms), in place of the default one (PostgreSQL; issue 12): a wire that
+   * went dead answers nothing, and the server's statement_timeout cannot reach us. The health check asks
+   * for a short one. The embedded database ignores it.
+   */
+  timeoutMs?: number;
+}
+
+export interface TxOptions {
+  /**
+   * An import: statements may run for minutes, so neither the server's statement_timeout nor the client's
+   * query timeout applies inside this transaction (TCP keepalive still notices a peer that is gone).
+   */
+  longRunning?: boolean;
 }
 
 export interface Queryable {
@@ -30,6 +44,6 @@ export interface Db extends Queryable {
   /** PostGIS built with protobuf (ST_AsMVT). The embedded build lacks it. */
   readonly hasMvt: boolean;
   /** Runs fn in one transaction; rolls back if it throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions): Promise<T>;
   close(): Promise<void>;
 }

@@ -20,9 +20,9 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'survey_dedupe', 'survey_suffix_duplicates', 'survey_has_generated', 'survey_match_overlap', 'survey_generated_unclash',
   'survey_rename_matched', 'survey_keep_versions', 'survey_update', 'survey_new_create',
   'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
-  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_drop_index', 'parcels_copy',
-  'parcels_lock_batches', 'parcels_drop_fk', 'parcels_add_fk', 'parcels_find_invalid', 'parcels_invalid_drop',
-  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_index', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
+  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_copy',
+  'parcels_lock_imports', 'parcels_lock_for_survey', 'parcels_find_invalid', 'parcels_invalid_drop',
+  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze', 'vacuum_survey', 'vacuum_overlaps', 'vacuum_parcels', 'vacuum_features',
 ] as const);
 
@@ -118,7 +118,7 @@ export interface ImportReport {
   /** demo accounts this import disabled: it brought real data (issue 12 item 9) */
   demo_accounts_disabled?: string[];
   warnings: ReadResult['warnings'];
-  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index, merge, reconcile */
+  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index (survey) or analyze (parcels), merge, reconcile */
   timings: Record<string, number>;
   seconds: number;
 }
@@ -285,8 +285,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       : undefined;
   };
   const result = await db.tx(async (q): Promise<ImportReport> => {
-    if (db.kind === 'postgres') await q.query('SET LOCAL statement_timeout = 0');
-    if (isParcels) await q.query(SQL.parcels_lock_batches); // before anything touches import_batch (load.sql)
+    if (isParcels) await q.query(SQL.parcels_lock_imports); // one cadastral import at a time (load.sql)
+    else if (isSurvey) await q.query(SQL.parcels_lock_for_survey); // overlays parcels: not during a cadastral import
     const lay = await resolveLayer(q, declaration, { create: true });
     await q.query(SQL.batch_lock, [lay.id]);
     if (!isSurvey || survey !== null) {
@@ -305,8 +305,9 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     if (isParcels) {
       await q.query(SQL.parcels_clear_overlaps, [region]);
       report.replaced = (await q.query(SQL.parcels_clear, [region])).rowCount;
-      await q.query(SQL.parcels_drop_index);
-      await q.query(SQL.parcels_drop_fk);
+      // No DDL on parcel (issue 12, item 3): dropping its index or foreign key takes an ACCESS EXCLUSIVE lock
+      // until commit, and every tile, OGC and detail read of parcels waited for the whole import (19 s
+      // measured). Row changes only: readers see the previous version until this transaction commits.
       const chunks = buildRows((idx, feat, wkb) => {
         const p = feat.properties;
         return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
@@ -320,10 +321,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
       for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region])).rows) skip(r.record, 'empty_after_repair');
       await q.query(SQL.parcels_invalid_drop);
       lap('repair');
-      await q.query(SQL.parcels_add_fk);
-      await q.query(SQL.parcels_index);
       await q.query(SQL.parcels_analyze);
-      lap('index');
+      lap('analyze');
       // a repair that emptied a parcel is counted once, as skipped (empty_after_repair), not also as repaired
       counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired: repaired - (skipped.empty_after_repair ?? 0) };
       progress({ phase: 'reconcile', done: 0, total: 1 });
@@ -432,7 +431,8 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     };
     await q.query(SQL.batch_report, [batchId, JSON.stringify(full)]);
     return full;
-  }).catch((e: unknown) => {
+  }, { longRunning: true }) // no statement or query timeout: a district import runs for minutes
+  .catch((e: unknown) => {
     if (e instanceof AlreadyCurrent) return e.report; // rolled back: the current version is this file
     throw e;
   });

@@ -230,29 +230,25 @@ DELETE FROM polygon_parcel WHERE region_code = $1
 -- $1 region
 DELETE FROM parcel WHERE region_code = $1
 
--- name: parcels_lock_batches
--- A cadastral import re-creates parcel's foreign key to import_batch (parcels_drop_fk / parcels_add_fk),
--- which needs this lock mode on import_batch. Taken first thing, before this import inserts its own
--- batch: taking it later would be a lock upgrade, and two cadastral imports upgrading at once deadlock.
--- Two cadastral imports now run one after the other (they already excluded each other on parcel);
--- other imports wait only to insert their batch row. Readers are never blocked.
-LOCK TABLE import_batch IN SHARE ROW EXCLUSIVE MODE
+-- name: parcels_lock_imports
+-- Two cadastral imports run one after the other: each replaces the region's parcels, and two at once would
+-- wait on each other's rows (or deadlock). SHARE ROW EXCLUSIVE on parcel conflicts with itself and with
+-- writers, never with readers (ACCESS SHARE): tiles, OGC and details keep reading the previous version
+-- until the import commits (issue 12, item 3). The index and the foreign key stay in place during the load:
+-- dropping either took ACCESS EXCLUSIVE, which blocked every read of parcels for the whole import.
+LOCK TABLE parcel IN SHARE ROW EXCLUSIVE MODE
 
--- name: parcels_drop_fk
--- The foreign key is checked row by row during the COPY (one trigger query per parcel): 2.5 s of the
--- server's 7.8 s for 518k parcels. Re-added after the load, it is checked by one join instead.
-ALTER TABLE parcel DROP CONSTRAINT IF EXISTS parcel_batch_id_fkey
-
--- name: parcels_add_fk
--- as declared in 001_core.sql (parcel.batch_id int NOT NULL REFERENCES import_batch (id))
-ALTER TABLE parcel ADD CONSTRAINT parcel_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES import_batch (id)
-
--- name: parcels_drop_index
--- Rebuilt after the load: building a GiST once is far cheaper than maintaining it row by row.
-DROP INDEX IF EXISTS parcel_geom_idx
+-- name: parcels_lock_for_survey
+-- A survey import overlays its polygons on the parcels (polygon_parcel rows name parcel ids). Run during a
+-- cadastral import, it would read the parcels that import is deleting and store overlaps with them after it
+-- committed. SHARE conflicts with the cadastral import's SHARE ROW EXCLUSIVE (whichever comes first goes
+-- first, the other waits), not with another survey import's SHARE, nor with readers. Taken first thing in
+-- the transaction, like the cadastral import's lock, so the two cannot deadlock.
+LOCK TABLE parcel IN SHARE MODE
 
 -- name: parcels_copy
--- Parcels (the big layer: 500k at district scale) go by COPY straight into their table, no staging copy.
+-- Parcels (the big layer: 500k at district scale) go by COPY straight into their table, no staging copy;
+-- the GiST index and the foreign key are maintained as the rows arrive (see parcels_lock_imports).
 COPY parcel (region_code, batch_id, record, parcel_code, holder, land_use, approved_area, attrs, geom) FROM STDIN
 
 -- name: parcels_find_invalid
@@ -279,9 +275,6 @@ DELETE FROM parcel WHERE region_code = $1 AND id IN (SELECT id FROM parcel_inval
 -- name: parcels_count
 -- $1 region, $2 batch
 SELECT count(*)::int AS kept FROM parcel WHERE region_code = $1 AND batch_id = $2
-
--- name: parcels_index
-CREATE INDEX parcel_geom_idx ON parcel USING gist (geom)
 
 -- name: parcels_analyze
 ANALYZE parcel

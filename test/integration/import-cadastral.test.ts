@@ -5,10 +5,10 @@ import { X0, Y0, bytesOf, fc, rect } from '../helpers/fixtures';
 import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
 import { importFile, type ImportRequest, type ImportSettings } from '../../server/ingest/import';
 
-// The cadastral load runs differently from the other layers (COPY straight into parcel, foreign key and
-// GiST dropped for the load and re-created, validity scan into a temp table): this checks what it must
-// keep doing — repair, drop what the repair empties, restore the constraint, and leave everything as
-// it was when the import fails.
+// The cadastral load runs differently from the other layers (COPY straight into parcel with its foreign key
+// and GiST index in place — never dropped, so reads go on during an import: import-cadastral-reads.test.ts —
+// validity scan into a temp table): this checks what it must keep doing — repair, drop what the repair
+// empties, keep the constraint, and leave everything as it was when the import fails.
 
 const settings: ImportSettings = {
   regionCode: TEST_REGION,
