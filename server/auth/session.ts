@@ -80,6 +80,8 @@ export function clearSessionCookie(req: Request, res: Response) {
 /** What a user who must change their password may still call. */
 const WHILE_MUST_CHANGE = new Set(['/api/auth/me', '/api/auth/password', '/api/auth/logout', '/api/auth/login', '/api/health', '/api/openapi.json']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** what a user who must change their password may not reach (beyond WHILE_MUST_CHANGE) */
+const MUST_CHANGE_GATED = /^\/(api|tiles|ogc|reports|map-files)(\/|$)/i;
 
 /**
  * Middleware that sets req.principal from the session, or leaves it unset (anonymous: guarded routes
@@ -137,8 +139,10 @@ export function rememberedSession(db: object, req: Pick<Request, 'headers'>): Se
 
 function admit(req: Request, s: SessionRow, next: NextFunction) {
   req.principal = toPrincipal(s);
-  // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
-  if (s.must_change_password && /^\/(api|tiles|ogc|reports)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
+  // data routes only (/api, /tiles, …): the page itself and its assets must still load to show the form.
+  // req.path is canonical by now (http/canonical-path.ts: lower case, no //, no dot segments), so this test
+  // and the router agree; the `i` flag is defence in depth should a route ever be mounted before that.
+  if (s.must_change_password && MUST_CHANGE_GATED.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
     return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
   }
   next();
