@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { AppContext } from './context';
 import { errorHandler, notFound } from './http/errors';
 import { canonicalPath } from './http/canonical-path';
-import { logSafeUrl } from './http/log-url';
+import { logSafeParams, logSafeUrl } from './http/log-url';
 import { refuseNul } from './http/schemas';
 import { polygonRoutes } from './routes/polygons';
 import { reviewRoutes } from './routes/review';
@@ -57,6 +57,8 @@ export function createApp(o: AppOptions) {
       serializers: {
         req: pino.stdSerializers.wrapRequestSerializer((r) => {
           r.url = logSafeUrl(r.url) as string;
+          r.query = logSafeParams(r.query);
+          r.params = logSafeParams(r.params);
           if (typeof r.headers?.referer === 'string') r.headers.referer = logSafeUrl(r.headers.referer) as string;
           return r;
         }),

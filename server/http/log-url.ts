@@ -31,3 +31,9 @@ export function logSafeUrl(url: string | undefined): string | undefined {
     .join('&');
   return `${path}?${query}`;
 }
+
+/** query or route parameters as they may be logged: the values of credential-like names hidden */
+export function logSafeParams<T>(params: T): T {
+  if (!params || typeof params !== 'object') return params;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET_PARAM.test(k) ? '***' : v])) as T;
+}
