@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
+import { crossSiteRefusal } from './csrf';
 import { toPrincipal } from './users';
 import {
   CACHEABLE_PATH, cachedSession, dropSession, forgetSession, rememberSession, sessionGeneration, type SessionRow,
@@ -106,14 +107,12 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
       if (t.via === 'cookie') clearSessionCookie(req, res);
       return next();
     }
-    if (t.via === 'cookie' && !SAFE_METHODS.has(req.method)) {
-      // Defence in depth beside SameSite=Lax: browsers mark requests made by another site's page
-      // (Sec-Fetch-Site); a cookie-authenticated change must come from our own pages. Unlike an Origin
-      // vs Host check this does not break behind a proxy that rewrites Host.
-      const site = req.get('sec-fetch-site');
-      if (site === 'cross-site' || site === 'same-site') {
-        return next(new AppError('cross_site', 'Request from another site refused', '拒绝来自其他网站的请求', 403));
-      }
+    // Beside SameSite=Lax: a cookie-authenticated change must come from our own pages (auth/csrf.ts). A
+    // request that also names a field link (a custom header: never sent cross-site without a CORS
+    // preflight, which tuban never grants) acts as the link, not as this session.
+    if (t.via === 'cookie' && !SAFE_METHODS.has(req.method) && req.headers['x-field-token'] === undefined) {
+      const refusal = crossSiteRefusal(req, ctx.config.publicOrigins);
+      if (refusal) return next(refusal);
     }
     if (s.stale) {
       const r = await ctx.db.query<{ expires_at: Date }>(SQL.session_touch, [hash, SESSION_TTL_SECONDS]);
