@@ -10,10 +10,9 @@ import { AppError } from '../errors';
  *   - Routing is case-sensitive (app.ts `case sensitive routing`, and every Router from `router()` below).
  *   - The app's own areas are spelled in lower case: `/API/…`, `/Tiles/…`, `/F/<token>` answer 404 here,
  *     instead of falling through to the web app's index.html.
- *   - Every percent-escape must decode (UTF-8); an escaped `/`, `\` or NUL, and `.`/`..` segments (literal or
- *     escaped) are refused with 400 invalid_path. Browsers resolve dot segments before sending, so only a
- *     crafted request has one; an escaped slash would make a segment look like two to one check and one to
- *     the router.
+ *   - Every percent-escape must decode (UTF-8); an escaped NUL, an escaped `/` or `\` in the first segment
+ *     (`/api%2Fusers`), and `.`/`..` segments (literal or escaped) are refused with 400 invalid_path.
+ *     Browsers resolve dot segments before sending, so only a crafted request has one.
  *   - Repeated slashes collapse and a trailing slash goes (`//api//polygons/` is `/api/polygons`): req.url is
  *     rewritten, so everything after this middleware sees the canonical path.
  */
@@ -25,8 +24,14 @@ const invalidPath = (why: string) =>
 /** The canonical form of a raw request path (no query), or an AppError saying why there is none. */
 export function canonicalize(raw: string): string | AppError {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) return invalidPath('a % that is not a percent-escape');
-  if (/%(2f|5c|00)/i.test(raw)) return invalidPath('an escaped slash, backslash or NUL');
+  if (/%00/.test(raw)) return invalidPath('an escaped NUL');
   const segments = raw.split('/');
+  // the area (`/api`, `/tiles`, …) is what every path-based check keys on: no escaped separator in it.
+  // Further down an escaped slash is data (`/reports/village/a%2Fb`): express matches the path as sent and
+  // decodes only parameter values, so it never splits a segment in two for the router or a check.
+  if (/%(2f|5c)/i.test(segments[1] ?? '') || /%(2f|5c)/i.test((raw.match(/^\/+[^/]*/) ?? [''])[0])) {
+    return invalidPath('an escaped slash or backslash in the first segment');
+  }
   for (const s of segments) {
     let d: string;
     try {

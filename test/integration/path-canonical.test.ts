@@ -105,11 +105,18 @@ describeEachDb('canonical paths', (backend) => {
 
   it('dot segments, escaped slashes and bad escapes are refused (400 invalid_path)', async () => {
     for (const p of ['/api/./polygons', '/api/../api/polygons', '/tiles/../api/users', '/api/%2e%2e/api/users', '/api/%2E/polygons',
-      '/api%2Fpolygons', '/api/polygons%2F1', '/api/polygons/%5c', '/api/polygons/%00', '/api/polygons/%', '/api/polygons/%zz',
+      '/api%2Fpolygons', '/api%5Cpolygons', '//api%2fusers', '/api/polygons/%00', '/api/polygons/%', '/api/polygons/%zz',
       '/api/polygons/%E0%A4%A', '/api/polygons/%FF%FE', '/f/%C0%AF', '/reports/village/%ED%A0%80']) {
       expectError(await raw(app, 'GET', p, mustChange), 400, 'invalid_path');
       expectError(await raw(app, 'GET', p, normal), 400, 'invalid_path');
     }
+  });
+
+  it('an escaped slash further down is data, never a separator: no route is reached through it', async () => {
+    expectError(await raw(app, 'GET', '/api/polygons%2F1', mustChange), 403, 'password_change_required');
+    expectError(await raw(app, 'GET', '/api/polygons%2F1', normal), 404, 'not_found');
+    expectError(await raw(app, 'GET', '/api/polygons/1%2F..%2F..%2Fusers', normal), 400, 'invalid_input');
+    expectError(await raw(app, 'GET', `/reports/village/${encodeURIComponent('<a/b>')}`, normal), 404, 'not_found');
   });
 
   it('canonicalize: the rules in one place', () => {
@@ -119,7 +126,8 @@ describeEachDb('canonical paths', (backend) => {
     expect(canonicalize('/assets/index-AbC.js')).toBe('/assets/index-AbC.js'); // file names keep their case
     expect(canonicalize('/field/assets/x-Q.js')).toBe('/field/assets/x-Q.js');
     expect(canonicalize('/API/x')).toMatchObject({ code: 'not_found', status: 404 });
-    expect(canonicalize('/api/a%2fb')).toMatchObject({ code: 'invalid_path', status: 400 });
+    expect(canonicalize('/api%2fb')).toMatchObject({ code: 'invalid_path', status: 400 });
+    expect(canonicalize('/reports/village/a%2Fb')).toBe('/reports/village/a%2Fb');
   });
 
   it('never logs a field-link token, however the path is spelled', async () => {
