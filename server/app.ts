@@ -4,6 +4,9 @@ import { pinoHttp } from 'pino-http';
 import pino from 'pino';
 import type { AppContext } from './context';
 import { errorHandler, notFound } from './http/errors';
+import { canonicalPath } from './http/canonical-path';
+import { logSafeParams, logSafeUrl } from './http/log-url';
+import { refuseNul } from './http/schemas';
 import { polygonRoutes } from './routes/polygons';
 import { reviewRoutes } from './routes/review';
 import { importRoutes } from './routes/imports';
@@ -33,6 +36,8 @@ export function createApp(o: AppOptions) {
   const ctx: AppContext = { config: o.config, db: o.db, log: o.log, importDb: o.importDb };
   const app = express();
   app.disable('x-powered-by');
+  // one spelling per route: the routers and every path-based check agree (http/canonical-path.ts)
+  app.set('case sensitive routing', true);
   app.set('trust proxy', 'loopback');
   const tiles = tileServiceFor(ctx);
   // The tiles of a logged-in map view are answered before express dispatches the request at all
@@ -49,10 +54,13 @@ export function createApp(o: AppOptions) {
       logger: o.log,
       // never log credentials or session cookies
       redact: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-field-token"]', 'res.headers["set-cookie"]'],
-      // a signed field link carries its token in the path: never write it to the log
+      // a signed field link carries its token in the path: never write it to the log, however spelled
       serializers: {
         req: pino.stdSerializers.wrapRequestSerializer((r) => {
-          r.url = r.url?.replace(/^\/f\/[^/?#]+/, '/f/***');
+          r.url = logSafeUrl(r.url) as string;
+          r.query = logSafeParams(r.query);
+          r.params = logSafeParams(r.params);
+          if (typeof r.headers?.referer === 'string') r.headers.referer = logSafeUrl(r.headers.referer) as string;
           return r;
         }),
       },
@@ -64,7 +72,9 @@ export function createApp(o: AppOptions) {
       customProps: (req) => (req.principal ? { user: req.principal.username } : {}),
     }),
   );
+  app.use(canonicalPath);
   app.use(express.json({ limit: '1mb' }));
+  app.use(refuseNul);
   app.use(o.authenticate);
   app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
   app.use(tileRoutes(ctx, tiles)); // early: a map view asks for dozens of tiles, each pays every router in front of it

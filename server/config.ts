@@ -47,6 +47,12 @@ const EnvSchema = z.object({
   TUBAN_IMAGERY_AFTER_URL: z.string().trim().max(2000).optional(),
   /** the built web app (npm run build:web) */
   TUBAN_WEB_DIR: z.string().default('dist/web'),
+  /**
+   * the origin(s) browsers reach tuban at, comma-separated (`https://tuban.example.gov.cn`), when a reverse
+   * proxy rewrites the Host header and does not send X-Forwarded-Host: cookie-authenticated changes must
+   * come from one of these or from the Host the request names (auth/csrf.ts)
+   */
+  TUBAN_PUBLIC_ORIGIN: z.string().trim().max(2000).optional(),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -92,7 +98,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       imageryAfterUrl: e.TUBAN_IMAGERY_AFTER_URL || undefined,
     },
     webDir: path.resolve(e.TUBAN_WEB_DIR),
+    publicOrigins: parseOrigins(e.TUBAN_PUBLIC_ORIGIN),
   };
+}
+
+/** `https://a.example, http://b.example:8080/` → their origins; anything that is not an http(s) URL is an error */
+function parseOrigins(v: string | undefined): string[] {
+  if (!v) return [];
+  return v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      throw new Error(`Invalid configuration / 配置无效:\n  TUBAN_PUBLIC_ORIGIN: not a URL: ${s}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new Error(`Invalid configuration / 配置无效:\n  TUBAN_PUBLIC_ORIGIN: not http(s): ${s}`);
+    }
+    return u.origin;
+  });
 }
 
 /** Connection strings carry passwords: never log them as they are. */

@@ -147,3 +147,30 @@ WITH d AS (
   DELETE FROM user_session WHERE user_id IN (SELECT id FROM d)
 )
 SELECT id, username FROM d ORDER BY username;
+
+-- name: account_failures
+-- $1 lower(username), $2 window seconds, $3 the attempt being made (not counted): failed attempts on this
+-- account from any address in the window and since its last successful login, and seconds since the latest
+-- of them (the per-account backoff, limiter.ts)
+SELECT count(*)::int AS n,
+       coalesce(extract(epoch FROM now() - max(a.at)), 0)::float8 AS since_last
+FROM login_attempt a
+WHERE a.username_key = $1::text AND a.id <> $3::bigint
+  AND a.at > now() - make_interval(secs => $2::double precision)
+  AND a.at > coalesce((SELECT max(u.last_login_at) FROM app_user u WHERE lower(u.username) = $1::text), '-infinity');
+
+-- name: known_address
+-- $1 lower(username), $2 ip, $3 days: this account logged in from this address within $3 days
+SELECT EXISTS (
+  SELECT 1 FROM login_known_address
+  WHERE username_key = $1::text AND ip = $2::text AND last_success_at > now() - make_interval(days => $3::int)
+) AS known;
+
+-- name: known_address_upsert
+-- $1 lower(username), $2 ip
+INSERT INTO login_known_address (username_key, ip) VALUES ($1::text, $2::text)
+ON CONFLICT (username_key, ip) DO UPDATE SET last_success_at = now();
+
+-- name: known_addresses_prune
+-- $1 days
+DELETE FROM login_known_address WHERE last_success_at < now() - make_interval(days => $1::int);

@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
+import { crossSiteRefusal } from './csrf';
 import { toPrincipal } from './users';
 import {
   CACHEABLE_PATH, cachedSession, dropSession, forgetSession, rememberSession, sessionGeneration, type SessionRow,
@@ -80,6 +81,8 @@ export function clearSessionCookie(req: Request, res: Response) {
 /** What a user who must change their password may still call. */
 const WHILE_MUST_CHANGE = new Set(['/api/auth/me', '/api/auth/password', '/api/auth/logout', '/api/auth/login', '/api/health', '/api/openapi.json']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** what a user who must change their password may not reach (beyond WHILE_MUST_CHANGE) */
+const MUST_CHANGE_GATED = /^\/(api|tiles|ogc|reports|map-files)(\/|$)/i;
 
 /**
  * Middleware that sets req.principal from the session, or leaves it unset (anonymous: guarded routes
@@ -104,14 +107,12 @@ export async function authenticate(ctx: AppContext): Promise<RequestHandler> {
       if (t.via === 'cookie') clearSessionCookie(req, res);
       return next();
     }
-    if (t.via === 'cookie' && !SAFE_METHODS.has(req.method)) {
-      // Defence in depth beside SameSite=Lax: browsers mark requests made by another site's page
-      // (Sec-Fetch-Site); a cookie-authenticated change must come from our own pages. Unlike an Origin
-      // vs Host check this does not break behind a proxy that rewrites Host.
-      const site = req.get('sec-fetch-site');
-      if (site === 'cross-site' || site === 'same-site') {
-        return next(new AppError('cross_site', 'Request from another site refused', '拒绝来自其他网站的请求', 403));
-      }
+    // Beside SameSite=Lax: a cookie-authenticated change must come from our own pages (auth/csrf.ts). A
+    // request that also names a field link (a custom header: never sent cross-site without a CORS
+    // preflight, which tuban never grants) acts as the link, not as this session.
+    if (t.via === 'cookie' && !SAFE_METHODS.has(req.method) && req.headers['x-field-token'] === undefined) {
+      const refusal = crossSiteRefusal(req, ctx.config.publicOrigins);
+      if (refusal) return next(refusal);
     }
     if (s.stale) {
       const r = await ctx.db.query<{ expires_at: Date }>(SQL.session_touch, [hash, SESSION_TTL_SECONDS]);
@@ -137,8 +138,10 @@ export function rememberedSession(db: object, req: Pick<Request, 'headers'>): Se
 
 function admit(req: Request, s: SessionRow, next: NextFunction) {
   req.principal = toPrincipal(s);
-  // data routes only (/api, /tiles): the page itself and its assets must still load to show the form
-  if (s.must_change_password && /^\/(api|tiles|ogc|reports)(\/|$)/.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
+  // data routes only (/api, /tiles, …): the page itself and its assets must still load to show the form.
+  // req.path is canonical by now (http/canonical-path.ts: lower case, no //, no dot segments), so this test
+  // and the router agree; the `i` flag is defence in depth should a route ever be mounted before that.
+  if (s.must_change_password && MUST_CHANGE_GATED.test(req.path) && !WHILE_MUST_CHANGE.has(req.path)) {
     return next(new AppError('password_change_required', 'Change your password first', '请先修改密码', 403));
   }
   next();

@@ -3,6 +3,7 @@
  * the filter — GET /api/polygons query parameters — that lists exactly the polygons behind it.
  */
 import { z } from 'zod';
+import { isoInstant } from '../http/schemas';
 import type { Queryable } from '../db/types';
 import { loadSql } from '../db/sql-file';
 import { DISMISS_REASON_LABELS, STATUS_LABELS, STATUSES, type Status } from '../review/transitions';
@@ -29,7 +30,7 @@ export const PHASE_LABELS: Record<string, { zh: string; en: string }> = {
   consolidation: { zh: '巩固提升', en: 'Consolidation' },
 };
 
-const instant = z.iso.datetime({ offset: true });
+const instant = isoInstant();
 
 /** The filters the dashboard accepts: a subset of GET /api/polygons's (status is what it counts). */
 export const CoverageQuery = PolygonListQuery.pick({ village: true, flags: true, batch: true, survey: true, bbox: true, q: true }).extend({

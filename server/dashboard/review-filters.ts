@@ -8,6 +8,7 @@
  * in routes/polygons.ts and `where.push(...reviewWhere(f.review, params))` at the end of polygonWhere.
  */
 import { z } from 'zod';
+import { isoInstant } from '../http/schemas';
 import { sqlSet } from '../db/sql-file';
 import { DISMISS_REASONS } from '../review/transitions';
 
@@ -17,7 +18,7 @@ const FRAGMENTS = sqlSet(new URL('./filters.sql', import.meta.url), [
 ] as const);
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-const instant = z.iso.datetime({ offset: true }).describe('ISO 8601 instant, e.g. 2021-07-26T00:00:00+08:00');
+const instant = isoInstant().describe('ISO 8601 instant, e.g. 2021-07-26T00:00:00+08:00');
 
 /** Query parameters beyond GET /api/polygons's own. */
 export const ReviewFilterQuery = z.object({

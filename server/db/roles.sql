@@ -1,8 +1,8 @@
 -- The runtime role's privileges (issue 12 item 4; README "Database roles"). Run by the OWNER role after
 -- its migrations, every start: revoke everything, then grant exactly what the server's code needs,
 -- table by table (so a grant removed here is removed from the database too). {{runtime}} is the quoted
--- name of DATABASE_URL's role. Imports run on the owner's connection (they drop and rebuild indexes,
--- create staging tables, VACUUM): nothing here lets the runtime role write reference data.
+-- name of DATABASE_URL's role. Imports run on the owner's connection (they create staging tables and
+-- VACUUM): nothing here lets the runtime role write reference data.
 --
 -- The history (polygon_event, evidence, field_finding) is INSERT + SELECT only: never UPDATE, DELETE or
 -- TRUNCATE, and the runtime role owns no table, so it cannot ALTER or DISABLE TRIGGER either. Of
@@ -32,7 +32,7 @@ GRANT SELECT, INSERT, UPDATE ON tile_epoch TO {{runtime}};
 
 -- accounts, sessions, login limiter (server/auth/auth.sql)
 GRANT SELECT, INSERT, UPDATE ON app_user TO {{runtime}};
-GRANT SELECT, INSERT, UPDATE, DELETE ON user_session, login_attempt TO {{runtime}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_session, login_attempt, login_known_address TO {{runtime}};
 
 -- cases (server/review/cases.sql): edited in place, every change also an event in polygon_event
 GRANT SELECT, INSERT, UPDATE ON case_counter, enforcement_case, case_polygon, case_step TO {{runtime}};

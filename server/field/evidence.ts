@@ -172,6 +172,10 @@ export type EvidenceOut = ReturnType<typeof evidenceOut>;
 const unreadable = () =>
   new AppError('image_unreadable', 'The photo cannot be read as an image', '照片无法识别为图像文件', 422);
 
+const tooManyPixels = (details?: { width: number; height: number }) =>
+  new AppError('image_too_large', `The photo has too many pixels (at most ${MAX_PIXELS / 1e6} million)`,
+    `照片像素过多（最多 ${MAX_PIXELS / 1e6} 百万像素）`, 413, details);
+
 /** POST /api/evidence */
 export async function storeEvidence(
   db: Db,
@@ -196,14 +200,14 @@ export async function storeEvidence(
   let info: Metadata;
   try {
     info = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata();
-  } catch {
+  } catch (e) {
+    // sharp reads the dimensions from the header and refuses before decoding: too big, not unreadable
+    if (/exceeds pixel limit/i.test((e as Error)?.message ?? '')) throw tooManyPixels();
     throw unreadable();
   }
   const format = info.format === 'jpeg' ? 'image/jpeg' : info.format === 'png' ? 'image/png' : info.format === 'webp' ? 'image/webp' : null;
   if (format !== mime || !info.width || !info.height) throw unreadable();
-  if (info.width * info.height > MAX_PIXELS) {
-    throw new AppError('image_too_large', 'The photo has too many pixels', '照片像素过多', 413, { width: info.width, height: info.height });
-  }
+  if (info.width * info.height > MAX_PIXELS) throw tooManyPixels({ width: info.width, height: info.height });
   const sha = createHash('sha256').update(bytes).digest('hex');
 
   // the file (once, by content) and its thumbnail go to temporary names first and take their real names

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { int4Positive, isoInstant } from '../http/schemas';
 import type { Db, Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
@@ -40,10 +41,10 @@ export const FindingBody = z
   .object({
     finding: z.enum(FINDINGS),
     note: z.string().trim().max(2000).nullish(),
-    photos: z.array(z.number().int().positive()).max(20).default([]),
+    photos: z.array(int4Positive()).max(20).default([]),
     client_id: z.uuid().describe('generated on the phone: sending the same finding again records it once'),
     position: Position.nullish().describe('the phone position when the finding was recorded (WGS84)'),
-    captured_at: z.iso.datetime({ offset: true }).nullish().describe('phone clock when the finding was recorded'),
+    captured_at: isoInstant().nullish().describe('phone clock when the finding was recorded'),
   })
   .refine((b) => b.finding !== 'other' || !!b.note?.trim(), { message: "finding 'other' needs a note", path: ['note'] });
 export type FindingBody = z.infer<typeof FindingBody>;

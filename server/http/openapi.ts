@@ -10,7 +10,7 @@
  *
  *   export const DecisionBody = z.object({ outcome: z.enum([...]), version: z.number().int() });
  *   export function decisionRoutes(ctx: AppContext) {
- *     const r = Router();
+ *     const r = router(); // http/canonical-path.ts: case-sensitive
  *     route(r, {
  *       method: 'post', path: '/api/polygons/:id/decisions', tags: ['review'],
  *       summary: 'Decide a polygon', summary_zh: '处理图斑',

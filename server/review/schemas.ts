@@ -1,5 +1,6 @@
 /** Request schemas of the review workflow: validated at the edge, exported for the OpenAPI document. */
 import { z } from 'zod';
+import { int4Positive, int4PositiveParam } from '../http/schemas';
 import { DECISION_ACTIONS, DISMISS_REASONS } from './transitions';
 
 export const CASE_KINDS = ['under_construction', 'existing'] as const;
@@ -39,7 +40,7 @@ export const DateString = z
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const note = z.string().max(2000);
-const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const id = int4Positive();
 
 export const NewCase = z
   .object({
@@ -70,12 +71,12 @@ const oneCase = (b: { case_id?: number; new_case?: unknown }) => !(b.case_id !==
 const oneCaseMsg = { message: 'give case_id or new_case, not both', path: ['case_id'] };
 
 export const DecisionBody = z
-  .object({ ...decisionFields, version: z.number().int().positive().describe('the version the client saw') })
+  .object({ ...decisionFields, version: int4Positive().describe('the version the client saw') })
   .strict()
   .refine(oneCase, oneCaseMsg);
 export type DecisionBody = z.infer<typeof DecisionBody>;
 
-export const BulkItem = z.object({ id, version: z.number().int().positive() }).strict();
+export const BulkItem = z.object({ id, version: int4Positive() }).strict();
 export const BulkDecisionBody = z
   .object({ ...decisionFields, items: z.array(BulkItem).min(1).max(1000) })
   .strict()
@@ -83,7 +84,7 @@ export const BulkDecisionBody = z
   .refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, { message: 'an id appears twice', path: ['items'] });
 export type BulkDecisionBody = z.infer<typeof BulkDecisionBody>;
 
-export const IdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+export const IdParam = int4PositiveParam();
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 export const CaseListQuery = z.object({
@@ -107,7 +108,7 @@ export const CaseUpdateBody = z
     kind: z.enum(CASE_KINDS).optional(),
     discovered_on: DateString.optional(),
     note: note.nullable().optional(),
-    version: z.number().int().positive().optional().describe('when given, refused unless the case is still at it'),
+    version: int4Positive().optional().describe('when given, refused unless the case is still at it'),
   })
   .strict()
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), { message: 'nothing to change' });

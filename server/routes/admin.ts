@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { route } from '../http/openapi';
@@ -41,7 +41,7 @@ export const IntegrityOut = z.object({
 });
 
 export function adminRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   route(r, {
     method: 'get', path: '/api/admin/integrity', tags: ['admin'], roles: ['admin'],
     summary: 'Integrity check: every polygon\'s status against the replay of its history, the photo store against the evidence rows',

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Router, type ErrorRequestHandler } from 'express';
+import { type ErrorRequestHandler } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
+import { int4PositiveParam } from '../http/schemas';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { ROLES } from '../auth/guard';
@@ -67,11 +69,11 @@ const UserWithPassword = z.object({
   user: UserOut,
   password: z.string().optional().describe('one-time password: shown once, must be changed at first login'),
 });
-const UserId = z.object({ id: z.coerce.number().int().positive() });
+const UserId = z.object({ id: int4PositiveParam() });
 
 /** Login, logout, own account; admin user management; the OpenAPI document. */
 export function authRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const { db } = ctx;
   const ANY = ROLES;
 

@@ -1,4 +1,5 @@
-import { Router, type Request } from 'express';
+import { type Request } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { villageScope, type Principal } from '../auth/guard';
@@ -77,7 +78,7 @@ function baseOf(ctx: AppContext, req: Request, q: CoverageQuery | z.infer<typeof
  * samples and the printable village report. Every figure respects the caller's villages.
  */
 export function dashboardRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const region = ctx.config.regionCode;
   const srid = ctx.config.workSrid;
 

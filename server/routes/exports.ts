@@ -1,4 +1,5 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { villageScope } from '../auth/guard';
@@ -24,7 +25,7 @@ const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
  * villages only.
  */
 export function exportRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const region = ctx.config.regionCode;
 
   /** Runs an export; a failure after the headers went out can only cut the download short. */

@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { router } from '../http/canonical-path';
 import multer from 'multer';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
+import { multipart } from '../http/multipart';
+import { int4Positive, int4PositiveParam, isoInstant } from '../http/schemas';
 import { route } from '../http/openapi';
 import { accessOf, actorOf } from '../field/access';
 import {
@@ -20,7 +23,7 @@ import { parseMapSource } from './web';
 const ALL = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const REPORTERS = ['admin', 'analyst', 'field'] as const;
 const ISSUERS = ['admin', 'analyst'] as const;
-const IdParam = z.coerce.number().int().positive();
+const IdParam = int4PositiveParam();
 const Id = z.object({ id: IdParam });
 const Row = z.record(z.string(), z.unknown());
 
@@ -36,21 +39,21 @@ const blankToUndefined = (o: unknown) =>
 
 export const EvidenceFields = z
   .object({
-    polygon_id: z.coerce.number().int().positive(),
+    polygon_id: int4PositiveParam(),
     client_id: z.uuid().optional().describe('the phone\'s id for this photo; a retry with the same id answers the first upload'),
-    captured_at: z.iso.datetime({ offset: true }).optional().describe('phone clock when the photo was taken'),
+    captured_at: isoInstant().optional().describe('phone clock when the photo was taken'),
     lat: z.coerce.number().min(-90).max(90).optional().describe('phone position at capture (WGS84)'),
     lon: z.coerce.number().min(-180).max(180).optional(),
     accuracy: z.coerce.number().min(0).max(100_000).optional().describe('metres'),
-    position_at: z.iso.datetime({ offset: true }).optional().describe('time of that position fix'),
+    position_at: isoInstant().optional().describe('time of that position fix'),
     exif: z.string().max(16_000).optional().describe('JSON: EXIF tags read on the phone from the original, before resizing'),
   })
   .refine((f) => (f.lat === undefined) === (f.lon === undefined), { message: 'lat and lon go together', path: ['lon'] });
 
 export const LinkBody = z.object({
-  polygon_ids: z.array(z.number().int().positive()).min(1).max(MAX_LINK_POLYGONS),
+  polygon_ids: z.array(int4Positive()).min(1).max(MAX_LINK_POLYGONS),
   label: z.string().trim().max(60).optional().describe('who the link is for, e.g. 张三（石竹村）'),
-  expires_in_days: z.number().positive().max(MAX_LINK_DAYS).optional().describe(`default ${DEFAULT_LINK_DAYS}`),
+  expires_in_days: z.number().min(1 / 24, 'at least an hour (1/24 day)').max(MAX_LINK_DAYS).optional().describe(`default ${DEFAULT_LINK_DAYS}; at least 1/24 (an hour)`),
 });
 
 const LinkOutSchema = z.object({
@@ -74,7 +77,7 @@ const Photo = Row.describe('evidence: id, sha256, mime, bytes, width, height, ca
  * (and fences) every data request made with a link.
  */
 export function fieldRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const region = ctx.config.regionCode;
   const dir = fieldDirOf(ctx.config);
   const basemap = parseMapSource(ctx.config.map.basemapUrl, ctx.config.dataDir);
@@ -253,7 +256,7 @@ export function fieldRoutes(ctx: AppContext) {
     limits: { fileSize: EVIDENCE_MAX_BYTES, files: 1, fields: 20, fieldSize: 32_000, parts: 22 },
   });
   const photoUpload: RequestHandler = (req, res, next) => {
-    upload.single('file')(req, res, (err?: unknown) => {
+    multipart(upload.single('file'))(req, res, (err?: unknown) => {
       const code = (err as { code?: string } | undefined)?.code;
       if (code === 'LIMIT_FILE_SIZE') {
         const mb = EVIDENCE_MAX_BYTES / 1024 / 1024;

@@ -1,5 +1,5 @@
-import { Router } from 'express';
 import type { AppContext } from '../context';
+import { router } from '../http/canonical-path';
 import { DatabaseUnavailableError } from '../db/unavailable';
 
 /**
@@ -9,7 +9,7 @@ import { DatabaseUnavailableError } from '../db/unavailable';
 export const HEALTH_TIMEOUT_MS = 3000;
 
 export function healthRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   // Public liveness: says the database answers, nothing more. 503 database_unavailable while it does not.
   r.get('/api/health', async (_req, res) => {
     let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,11 @@
-import { Router } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import { int4PositiveParam } from '../http/schemas';
 import type { AppContext } from '../context';
+import { router } from '../http/canonical-path';
 import { AppError } from '../errors';
 import { requireRole } from '../auth/guard';
+import { multipart } from '../http/multipart';
 import { DUPLICATE_POLICIES, importFile } from '../ingest/import';
 import { logDemoDisabled } from '../auth/users';
 import { CUSTOM_ROLES } from '../ingest/layers';
@@ -25,7 +27,7 @@ export const ImportFields = z.object({
 });
 
 export function importRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   // Files are bounded before they reach the reader: one file, at most maxUploadBytes, few small fields.
   const upload = multer({
     storage: multer.memoryStorage(),
@@ -33,7 +35,7 @@ export function importRoutes(ctx: AppContext) {
   });
   const importers = requireRole('admin', 'analyst');
 
-  r.post('/api/imports', importers, upload.single('file'), async (req, res) => {
+  r.post('/api/imports', importers, multipart(upload.single('file')), async (req, res) => {
     if (!req.file) {
       throw new AppError('file_missing', "Send the file as multipart field 'file'", "请以 multipart 字段“file”上传文件", 400);
     }
@@ -65,7 +67,7 @@ export function importRoutes(ctx: AppContext) {
   });
 
   r.get('/api/imports/:id', importers, async (req, res) => {
-    const id = z.coerce.number().int().positive().safeParse(req.params.id);
+    const id = int4PositiveParam().safeParse(req.params.id);
     const b = id.success ? await getBatch(ctx.db, ctx.config.regionCode, id.data) : undefined;
     if (!b) throw new AppError('not_found', 'No such import', '没有此导入批次', 404);
     res.json(b);

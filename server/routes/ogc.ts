@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { type Request, type RequestHandler, type Response } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { villageScope } from '../auth/guard';
@@ -90,7 +91,7 @@ function basicAuth(ctx: AppContext): RequestHandler {
 
 /** Routes: OGC API – Features at /ogc. */
 export function ogcRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const ogc = new OgcService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid });
   r.use('/ogc', basicAuth(ctx));
 

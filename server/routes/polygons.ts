@@ -1,6 +1,7 @@
-import { Router } from 'express';
 import { z } from 'zod';
+import { int4PositiveParam } from '../http/schemas';
 import type { AppContext } from '../context';
+import { router } from '../http/canonical-path';
 import { AppError } from '../errors';
 import { requireRole, villageScope } from '../auth/guard';
 import { getPolygon, listPolygons, POLYGON_STATUSES, SORTS } from '../polygons/repo';
@@ -14,7 +15,7 @@ export const PolygonListQuery = z.object({
   village: csv.optional(),
   flags: csv.pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/))).optional(),
   status: csv.pipe(z.array(z.enum(POLYGON_STATUSES))).optional(),
-  batch: z.coerce.number().int().positive().optional(),
+  batch: int4PositiveParam().optional(),
   survey: z.string().max(40).optional(),
   bbox: csv
     .pipe(z.array(z.string()).length(4))
@@ -31,7 +32,7 @@ export const PolygonListQuery = z.object({
 }).extend(ReviewFilterQuery.shape);
 
 export function polygonRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const readers = requireRole('admin', 'analyst', 'reviewer', 'field');
 
   r.get('/api/polygons', readers, async (req, res) => {
@@ -69,7 +70,7 @@ export function polygonRoutes(ctx: AppContext) {
   });
 
   r.get('/api/polygons/:id', readers, async (req, res) => {
-    const id = z.coerce.number().int().positive().safeParse(req.params.id);
+    const id = int4PositiveParam().safeParse(req.params.id);
     if (!id.success) throw new AppError('invalid_input', 'Polygon id must be a positive integer', '图斑 ID 必须为正整数', 400);
     const p = await getPolygon(ctx.db, ctx.config.regionCode, id.data);
     const scope = villageScope(req);

@@ -1,6 +1,6 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
+import { router } from '../http/canonical-path';
 import { villageScope } from '../auth/guard';
 import { route } from '../http/openapi';
 import { polygonWhere, POLYGON_STATUSES, type PolygonFilter } from '../polygons/repo';
@@ -30,7 +30,7 @@ export const CountsOut = z.object({
  * list, so the numbers always agree with it.
  */
 export function queueCountRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   route(r, {
     method: 'get', path: '/api/polygons/counts', tags: ['polygons'], roles: READERS,
     summary: 'Facet counts of the polygon queue (per status, village, flag, batch) for the list filters',

@@ -1,4 +1,5 @@
-import { Router, type Request } from 'express';
+import { type Request } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
@@ -42,7 +43,7 @@ const principal = (req: Request): Principal => req.principal!;
  * Objects outside a village-limited caller's villages answer 404.
  */
 export function reviewRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const region = ctx.config.regionCode;
 
   route(r, {

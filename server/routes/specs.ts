@@ -5,6 +5,7 @@
  * entry here. Imported for its side effect by server/routes/auth.ts.
  */
 import { z } from 'zod';
+import { int4PositiveParam } from '../http/schemas';
 import { registerRoute } from '../http/openapi';
 import { POLYGON_STATUSES } from '../polygons/repo';
 import { PolygonListQuery } from './polygons';
@@ -12,7 +13,7 @@ import { ImportFields } from './imports';
 
 const ALL = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const IMPORTERS = ['admin', 'analyst'] as const;
-const Id = z.object({ id: z.coerce.number().int().positive() });
+const Id = z.object({ id: int4PositiveParam() });
 const Row = z.record(z.string(), z.unknown());
 
 registerRoute({

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { villageScope } from '../auth/guard';
 import { rememberedSession } from '../auth/session';
 import { linkTokenOf } from '../field/link-auth';
+import { toAppError } from '../http/errors';
 import { route, type RouteSpec } from '../http/openapi';
 import { TileService, type TileResult } from '../tiles/service';
 
@@ -101,8 +103,9 @@ export function tileFastPath(ctx: AppContext, tiles: TileService): (req: Incomin
       sendTile(res, out);
       if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ url: req.url, status: out.status, user: s.username }, 'tile');
     }, (err: unknown) => {
-      const e = err instanceof AppError ? err : new AppError('internal', 'Internal error', '服务器内部错误', 500);
-      if (!(err instanceof AppError)) ctx.log.error({ err, url: req.url, user: s.username }, 'unhandled error');
+      const known = toAppError(err);
+      const e = known ?? new AppError('internal', 'Internal error', '服务器内部错误', 500);
+      if (!known) ctx.log.error({ err, url: req.url, user: s.username }, 'unhandled error');
       res.statusCode = e.status;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.end(JSON.stringify({ error: e.toJSON() }));
@@ -116,7 +119,7 @@ export function tileFastPath(ctx: AppContext, tiles: TileService): (req: Incomin
  * compounds, green space and custom layers, with TileJSON. Thin: parse → TileService → respond.
  */
 export function tileRoutes(ctx: AppContext, tiles = tileServiceFor(ctx)) {
-  const r = Router();
+  const r = router();
 
   route(r, {
     method: 'get', path: '/tiles', tags: ['tiles'], roles: READERS,

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import express, { Router, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
+import { router } from '../http/canonical-path';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Config } from '../config';
@@ -95,7 +96,7 @@ const HASHED_ASSET = /[\\/]assets[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
  * routes itself with the URL hash).
  */
 export function webRoutes(ctx: AppContext) {
-  const r = Router();
+  const r = router();
   const sources = mapSources(ctx.config);
   for (const [name, p] of Object.entries(sources)) {
     if (p.problem) ctx.log.warn({ source: name, problem: p.problem }, 'map source ignored / 地图源配置无效，已忽略');

@@ -82,7 +82,13 @@ function makeClient(base: string, auth: { cookie?: string; token?: string }): Cl
     const u = new URL(path, base);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...o.headers };
-    if (auth.cookie) headers.cookie = auth.cookie;
+    if (auth.cookie) {
+      headers.cookie = auth.cookie;
+      // what a browser sends with a change from our own page (server/auth/csrf.ts refuses a cookie without it)
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) && !Object.keys(headers).some((h) => h.toLowerCase() === 'origin')) {
+        headers.origin = base;
+      }
+    }
     if (auth.token) headers.authorization = `Bearer ${auth.token}`;
     let body: BodyInit | undefined;
     if (o.form) body = o.form;
