@@ -56,7 +56,7 @@ async function* casePages(q: Queryable, f: CaseExportFilter): AsyncGenerator<Cas
     const ids = cases.map((c) => c.id);
     const [steps, polys, notes] = await Promise.all([
       q.query<Step>(SQL.case_steps, [f.regionCode, ids]),
-      q.query<{ case_id: number; codes: string; area_m2: number }>(SQL.case_polygons, [f.regionCode, ids]),
+      q.query<{ case_id: number; codes: string; area_m2: number }>(SQL.case_polygons, [f.regionCode, ids, f.scope ?? null]),
       q.query<{ id: number; note: string | null }>(SQL.case_notes, [f.regionCode, ids]),
     ]);
     const stepsOf = new Map<number, Map<CaseStep, Step>>();

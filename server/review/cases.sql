@@ -52,13 +52,25 @@ JOIN enforcement_case c ON c.region_code = s.region_code AND c.id = s.case_id
 WHERE s.region_code = $1 AND s.case_id = $2
 
 -- name: case_polygons
--- $1 region, $2 case id: polygons linked (now or when it closed)
+-- $1 region, $2 case id, $3 the caller's villages (NULL = all): polygons linked (now or when it closed)
+-- that the caller may see. A case of one village may link a polygon of another (issue 12 item 6): a
+-- village-limited caller never sees that polygon's code or village.
 SELECT p.id, p.code, p.survey, p.status, p.version, p.village_name AS village, p.area_m2,
+       ST_AsGeoJSON(ST_Transform(p.geom, 4326), 6)::json AS geometry,
        cp.linked_at, cp.linked_by_name, cp.is_open
 FROM case_polygon cp
 JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
 WHERE cp.region_code = $1 AND cp.case_id = $2 AND cp.unlinked_at IS NULL
+  AND ($3::text[] IS NULL OR p.village_name = ANY ($3::text[]))
 ORDER BY p.id
+
+-- name: case_polygons_outside
+-- $1 region, $2 case id, $3 the caller's villages: how many polygons linked to the case lie outside them
+SELECT count(*)::int AS n
+FROM case_polygon cp
+JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
+WHERE cp.region_code = $1 AND cp.case_id = $2 AND cp.unlinked_at IS NULL
+  AND (p.village_name IS NULL OR NOT (p.village_name = ANY ($3::text[])))
 
 -- name: lock_case_polygons
 -- Polygons currently linked to a case, locked in id order (for their case events).

@@ -17,7 +17,7 @@ import { addWorkdays, calendarCovers, today } from './workdays';
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
   'next_seq', 'insert_case', 'get_case', 'lock_case', 'share_case', 'case_steps', 'case_polygons',
   'lock_case_polygons', 'link_polygons', 'unlink_polygons', 'upsert_step', 'get_step', 'set_step_deadline',
-  'update_case', 'close_case',
+  'update_case', 'close_case', 'case_polygons_outside',
 ] as const);
 
 /** Villages the caller is limited to; undefined = all. */
@@ -115,7 +115,7 @@ export async function getCase(q: Queryable, regionCode: string, id: number, scop
       // beyond the published holiday arrangement only weekends were skipped
       deadline_estimated: s.deadline !== null && !calendarCovers(s.deadline),
     }));
-  const polygons = (await q.query(SQL.case_polygons, [regionCode, id])).rows;
+  const polygons = (await q.query(SQL.case_polygons, [regionCode, id, scope ?? null])).rows;
   return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons };
 }
 
@@ -134,17 +134,18 @@ export interface CaseFilter {
 
 /** The ledger: filters from an allow-list, every value a $n parameter. */
 export async function listCases(q: Queryable, f: CaseFilter) {
-  const params: unknown[] = [f.regionCode, f.asOf];
+  // $3: the caller's villages (NULL = all)
+  const params: unknown[] = [f.regionCode, f.asOf, f.scope ?? null];
   const where = ['c.region_code = $1'];
   const add = (sql: (n: string) => string, v: unknown) => {
     params.push(v);
     where.push(sql(`$${params.length}`));
   };
-  // $2 (the as-of date) is typed once in a CTE, so it is known to both statements whether used or not
-  const args = 'WITH args AS (SELECT $2::date AS as_of)';
+  // $2 (the as-of date) and $3 (scope) are typed once in a CTE, so both statements know them whether used or not
+  const args = 'WITH args AS (SELECT $2::date AS as_of, $3::text[] AS scope)';
   const overdueSql = `EXISTS (SELECT 1 FROM case_step s WHERE s.region_code = c.region_code AND s.case_id = c.id
                         AND s.done_on IS NULL AND s.deadline < (SELECT as_of FROM args))`;
-  if (f.scope) add((n) => `c.village = ANY(${n}::text[])`, f.scope);
+  if (f.scope) where.push('c.village = ANY($3::text[])');
   if (f.status) add((n) => `c.status = ${n}`, f.status);
   if (f.village?.length) add((n) => `c.village = ANY(${n}::text[])`, f.village);
   if (f.year !== undefined) add((n) => `c.year = ${n}::int`, f.year);
@@ -169,7 +170,10 @@ export async function listCases(q: Queryable, f: CaseFilter) {
              WHERE s.region_code = c.region_code AND s.case_id = c.id AND c.status = 'open'
                AND s.done_on IS NULL) AS next_deadline,
             (SELECT count(*)::int FROM case_polygon cp
-             WHERE cp.region_code = c.region_code AND cp.case_id = c.id AND cp.unlinked_at IS NULL) AS polygon_count
+             JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
+             WHERE cp.region_code = c.region_code AND cp.case_id = c.id AND cp.unlinked_at IS NULL
+               -- a polygon of another village linked to a visible case is not counted for a village-limited caller
+               AND ($3::text[] IS NULL OR p.village_name = ANY ($3::text[]))) AS polygon_count
      FROM enforcement_case c WHERE ${w}
      ORDER BY c.year DESC, c.seq DESC LIMIT ${f.limit} OFFSET ${f.offset}`,
     params,
@@ -177,14 +181,30 @@ export async function listCases(q: Queryable, f: CaseFilter) {
   return { total, items: rows.rows };
 }
 
-/** Case row locked for a change: visible and open. */
+/**
+ * Case row locked for a change: visible and open. A change writes an event into the history of every
+ * polygon of the case, so a village-limited caller may change it only when every polygon is in their
+ * villages (issue 12 item 6); the refusal does not name the other village.
+ */
 async function lockOpenCase(q: Queryable, regionCode: string, id: number, scope: Scope) {
-  const c = (await q.query<{ id: number; status: string; village: string | null; version: number; discovered_on: string }>(
+  const c = (await q.query<{ id: number; status: string; village: string | null; version: number; discovered_on: string; kind: string }>(
     SQL.lock_case,
     [regionCode, id],
   )).rows[0];
   if (!c || !visible(scope, c.village)) throw caseNotFound(id);
   if (c.status !== 'open') throw caseClosed(id);
+  if (scope) {
+    const outside = (await q.query<{ n: number }>(SQL.case_polygons_outside, [regionCode, id, scope])).rows[0].n;
+    if (outside > 0) {
+      throw new AppError(
+        'case_outside_scope',
+        `Case ${id} also links ${outside} polygon(s) outside your villages: an officer responsible for every village of the case must record this`,
+        `案件 ${id} 还关联了 ${outside} 个不在您负责村（居）范围内的图斑，须由负责该案件所涉全部村（居）的人员办理`,
+        403,
+        { outside },
+      );
+    }
+  }
   return c;
 }
 

@@ -237,7 +237,8 @@ export const CaseOut = z.object({
   polygons: z.array(z.object({
     id: z.number().int(), code: z.string(), survey: z.string(), status: StatusEnum, version: z.number().int(),
     village: z.string().nullable(), area_m2: z.number(), linked_at: z.iso.datetime(), linked_by_name: z.string(), is_open: z.boolean(),
-  })),
+    geometry: z.unknown().describe('GeoJSON (EPSG:4326), for the case map'),
+  })).describe('only the polygons in the caller’s villages'),
 });
 
 export const CaseListOut = z.object({
