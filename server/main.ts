@@ -4,6 +4,7 @@ import pino from 'pino';
 import { loadConfig, redactUrl } from './config';
 import { openDb } from './db/open';
 import { migrate } from './db/migrate';
+import { refreshEstimatedDeadlines } from './review/calendar-refresh';
 import { createApp } from './app';
 import { authenticate } from './auth/session';
 import { isEmpty, loadSampleTown } from './sample';
@@ -28,6 +29,9 @@ async function main() {
   if (!config.databaseUrl) process.stdout.write('\n');
   const applied = await migrate(db, { workSrid: config.workSrid });
   if (applied.length) log.info({ applied }, 'migrations applied');
+  // a newer holiday calendar installed: estimated case deadlines are computed again (issue 13 rule 8)
+  const cal = await refreshEstimatedDeadlines(db);
+  if (cal.recomputed) log.info(cal, 'estimated case deadlines recomputed with the newer holiday calendar');
   await ensureAdmin(db, log);
 
   if (config.sample === 'auto' && (await isEmpty(db))) {

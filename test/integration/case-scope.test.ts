@@ -76,7 +76,7 @@ describeEachDb('case village scope', (backend) => {
     expect(step.body.error).toMatchObject({ code: 'case_outside_scope', details: { outside: 1 } });
     expect(step.body.error.message_zh).not.toContain('吉安村');
     expect((await S.patch(`/api/cases/${caseId}`, { note: '改' })).body.error.code).toBe('case_outside_scope');
-    expect((await S.post(`/api/cases/${caseId}/close`, { outcome: 'regularised', outcome_at: '2021-10-01' })).body.error.code).toBe('case_outside_scope');
+    expect((await S.post(`/api/cases/${caseId}/close`, { outcome: 'regularised', outcome_at: '2021-10-01', outcome_ref: '建字 1 号' })).body.error.code).toBe('case_outside_scope');
     expect(await events(foreign)).toEqual(before);
     expect(await events(own)).toEqual(['link']);
     // an officer of both villages records it: both histories get it
