@@ -4,6 +4,7 @@ import pino from 'pino';
 import { loadConfig, redactUrl } from './config';
 import { openDb } from './db/open';
 import { migrate } from './db/migrate';
+import { refreshEstimatedDeadlines } from './review/calendar-refresh';
 import { createApp } from './app';
 import { gracefulShutdown } from './http/shutdown';
 import { authenticate } from './auth/session';
@@ -52,6 +53,9 @@ async function main() {
   if (applied.length) log.info({ applied }, 'migrations applied');
   if (owner) await grantRuntime(owner, await currentRole(db));
   await checkRuntimeRole(db, { allowOwnerRole: config.allowOwnerRole }, log);
+  // a newer holiday calendar installed: estimated case deadlines are computed again (issue 13 rule 8)
+  const cal = await refreshEstimatedDeadlines(db);
+  if (cal.recomputed) log.info(cal, 'estimated case deadlines recomputed with the newer holiday calendar');
   await ensureAdmin(db, log);
   await disableDemoUsersIfRealData(db, log);
 

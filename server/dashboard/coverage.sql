@@ -23,8 +23,8 @@
 
 -- name: coverage
 -- $1 as_of timestamptz (ms precision: the bounds below are exact in JavaScript), $2 campaign year int
--- (NULL: as_of's year in Beijing — the campaign under way; a survey is worked on in the year after it
--- was flown, so the survey key's year is not it), then the polygon
+-- (NULL: the year after the latest survey in view — a survey is worked on in the year after it was flown —
+-- else as_of's year in Beijing), then the polygon
 -- filter's values from $3 on; the polygon_filter marker is replaced by its WHERE clause.
 WITH
 args AS MATERIALIZED (
@@ -102,7 +102,12 @@ campaign AS MATERIALIZED (
          make_date(y, 4, 15) AS publicity_start, make_date(y, 7, 20) AS publicity_end,
          make_date(y, 7, 21) AS rectification_start, make_date(y, 10, 30) AS rectification_end,
          make_date(y, 10, 31) AS consolidation_start, make_date(y, 12, 31) AS consolidation_end
-  FROM (SELECT coalesce($2::int, extract(year FROM (SELECT as_of_local FROM args))::int) AS y OFFSET 0) c
+  -- default (issue 13 rule 12): from the data, not the clock — a survey is flown one year and worked on in
+  -- the next (a 2020 survey belongs to the 2021 campaign): the latest survey year in view + 1; as_of's year
+  -- only when no survey key names a year
+  FROM (SELECT coalesce($2::int,
+                        (SELECT max(substring(t.survey FROM '([0-9]{4})')::int) + 1 FROM tally t),
+                        extract(year FROM (SELECT as_of_local FROM args))::int) AS y OFFSET 0) c
 ),
 phases AS (
   SELECT 'publicity' AS phase, publicity_start AS start_date, publicity_end AS end_date FROM campaign

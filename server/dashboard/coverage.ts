@@ -36,7 +36,7 @@ const instant = isoInstant();
 export const CoverageQuery = PolygonListQuery.pick({ village: true, flags: true, batch: true, survey: true, bbox: true, q: true }).extend({
   as_of: instant.optional().describe('the instant ages and the weekly curve are computed at (default now)'),
   year: z.coerce.number().int().min(2000).max(2099).optional()
-    .describe('campaign year of the phases (default: TUBAN_CAMPAIGN_YEAR, else the year of as_of in Beijing)'),
+    .describe('campaign year of the phases (default: TUBAN_CAMPAIGN_YEAR, else the year after the latest survey in view — a 2020 survey belongs to the 2021 campaign — else the year of as_of in Beijing)'),
 });
 export type CoverageQuery = z.infer<typeof CoverageQuery>;
 

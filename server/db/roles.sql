@@ -36,6 +36,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON user_session, login_attempt, login_known
 
 -- cases (server/review/cases.sql): edited in place, every change also an event in polygon_event
 GRANT SELECT, INSERT, UPDATE ON case_counter, enforcement_case, case_polygon, case_step TO {{runtime}};
+-- priority weights: read (changing them re-scores polygons, which runs as the owner); the year's demolition
+-- target is set by an admin (migration 009)
+GRANT SELECT ON priority_weight TO {{runtime}};
+GRANT SELECT, INSERT, UPDATE ON demolition_target TO {{runtime}};
 -- idempotent decisions (server/review/idempotency.sql)
 GRANT SELECT, INSERT, UPDATE ON decision_request TO {{runtime}};
 -- quality check (server/dashboard/qc.sql): a verdict is written into its item

@@ -8,11 +8,13 @@ FROM case_step s
 WHERE s.region_code = $1 AND s.case_id = ANY ($2::bigint[])
 
 -- name: case_polygons
--- $1 region, $2 case ids: polygons linked now (or when the case closed)
+-- $1 region, $2 case ids, $3 the caller's villages (NULL = all): polygons linked now (or when the case
+-- closed) that the caller may see (a case may link a polygon of another village: issue 12 item 6)
 SELECT cp.case_id, string_agg(p.code, '、' ORDER BY p.code) AS codes, sum(p.area_m2) AS area_m2
 FROM case_polygon cp
 JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
 WHERE cp.region_code = $1 AND cp.case_id = ANY ($2::bigint[]) AND cp.unlinked_at IS NULL
+  AND ($3::text[] IS NULL OR p.village_name = ANY ($3::text[]))
 GROUP BY cp.case_id
 
 -- name: case_notes

@@ -7,7 +7,7 @@
 import type { Response } from 'express';
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
-import { listCases, type CaseFilter } from '../review/cases';
+import { isEstimate, listCases, type CaseFilter } from '../review/cases';
 import { CASE_STEP_LABELS, CASE_STEPS, type CaseStep } from '../review/schemas';
 import { pageCells, primed, streamCsv, streamXlsx } from './stream';
 
@@ -27,7 +27,7 @@ interface CaseItem {
   kind: 'under_construction' | 'existing';
   discovered_on: string;
   status: 'open' | 'closed';
-  outcome: 'demolished' | 'regularised' | null;
+  outcome: keyof typeof OUTCOME | null;
   outcome_at: string | null;
   outcome_m2: number | null;
   created_by_name: string;
@@ -56,7 +56,7 @@ async function* casePages(q: Queryable, f: CaseExportFilter): AsyncGenerator<Cas
     const ids = cases.map((c) => c.id);
     const [steps, polys, notes] = await Promise.all([
       q.query<Step>(SQL.case_steps, [f.regionCode, ids]),
-      q.query<{ case_id: number; codes: string; area_m2: number }>(SQL.case_polygons, [f.regionCode, ids]),
+      q.query<{ case_id: number; codes: string; area_m2: number }>(SQL.case_polygons, [f.regionCode, ids, f.scope ?? null]),
       q.query<{ id: number; note: string | null }>(SQL.case_notes, [f.regionCode, ids]),
     ]);
     const stepsOf = new Map<number, Map<CaseStep, Step>>();
@@ -78,7 +78,7 @@ async function* casePages(q: Queryable, f: CaseExportFilter): AsyncGenerator<Cas
 }
 
 const KIND = { under_construction: '在建', existing: '存量' } as const;
-const OUTCOME = { demolished: '拆除', regularised: '完善手续' } as const;
+const OUTCOME = { demolished: '拆除', regularised: '完善手续', confiscated: '没收', other: '其他' } as const;
 
 interface Column {
   header: string;
@@ -112,6 +112,11 @@ export const CASE_COLUMNS: Column[] = [
   { header: '是否逾期', width: 9, value: (c) => (c.overdue ? '是' : '否') },
   { header: '逾期步骤', width: 26, value: (c) => c.overdue_steps.map((s) => CASE_STEP_LABELS[s]?.zh ?? s).join('、') || null },
   { header: '最近期限', width: 12, value: (c) => c.next_deadline },
+  // beyond the published holiday calendar the holidays are estimated (issue 13 rule 8)
+  {
+    header: '估算期限的步骤', width: 20,
+    value: (c) => [...c.steps.values()].filter((s) => s.step !== 'outcome' && isEstimate(s.deadline)).map((s) => CASE_STEP_LABELS[s.step].zh).join('、') || null,
+  },
   { header: '立案人', width: 10, value: (c) => c.created_by_name },
   { header: '备注', width: 24, value: (c) => c.note },
 ];

@@ -5,7 +5,8 @@
 -- $1 region, $2 id. Geometry to EPSG:4326 for the browser; area also in 亩 (1 亩 = 10000/15 m²).
 SELECT p.id, p.region_code, p.survey, p.code, p.status, p.version, p.attrs, p.area_m2,
        p.area_m2 / (10000.0 / 15) AS area_mu, p.repaired,
-       p.village_name, p.village_code, p.flags, p.priority, p.school_distance_m,
+       p.village_name, p.village_code, p.village_share, p.village2_name, p.village2_code,
+       p.flags, p.priority, p.school_distance_m,
        p.parcel_count, p.largest_parcel_id, p.largest_parcel_share,
        p.batch_id, p.first_batch_id, p.geom_changed_batch_id, p.removed_batch_id, p.reconciled_at,
        ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json AS geometry,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types';
+import { explainPriority, weights } from '../reconcile/priority';
 import { sqlSet } from '../db/sql-file';
 import { reviewWhere, type ReviewFilterQuery } from '../dashboard/review-filters';
 
@@ -97,6 +98,10 @@ export async function getPolygon(q: Queryable, regionCode: string, id: number) {
     q.query(SQL.detail_versions, [regionCode, id]),
   ]);
   const detail: Record<string, unknown> = { ...p, parcels: parcels.rows, layers: layers.rows, prior: prior.rows, versions: versions.rows };
+  // how the stored priority is made, term by term, with the admin's current weights (issue 13 rule 9)
+  detail.priority_formula = explainPriority(await weights(q), {
+    flags: p.flags as string[], area_m2: p.area_m2 as number, geom_changed: p.geom_changed_batch_id != null,
+  });
   return detail;
 }
 

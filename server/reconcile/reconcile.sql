@@ -101,34 +101,45 @@ WHERE pl.layer_id = $1 AND pl.region_code = s.region_code AND pl.polygon_id = s.
 
 -- name: layer_flag
 -- $1 layer id. Role 'flag': the polygon touches any feature; keep the feature with the largest overlap.
--- Line or point features (a centreline, a well) have no area: they count by intersection alone.
+-- Line or point features (a centreline, a well) have no area: they count by intersection alone. A
+-- polygonal feature must overlap by the same 0.01 m² floor as parcels: a shared edge leaves a sliver of
+-- numeric noise (2.5×10⁻⁷ m² against a green space gave +20 priority: issue 13 rule 10).
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
 FROM reconcile_scope s
 JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
-  SELECT f.id, CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Area(ST_Intersection(f.geom, p.geom)) END AS a
-  FROM layer_feature f
-  WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
-  ORDER BY a DESC NULLS LAST, f.id
+  SELECT x.id, x.a
+  FROM (
+    SELECT f.id, CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Area(ST_Intersection(f.geom, p.geom)) END AS a
+    FROM layer_feature f
+    WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+  ) x
+  WHERE x.a IS NULL OR x.a >= 0.01
+  ORDER BY x.a DESC NULLS LAST, x.id
   LIMIT 1
 ) b
 
 -- name: layer_assign
--- $1 layer id. Role 'assign': the polygonal feature of largest overlap (e.g. the village), if any.
+-- $1 layer id. Role 'assign': the polygonal feature of largest overlap (e.g. the village) is the hit; the
+-- second largest is kept too, not a hit, so a polygon straddling two villages can name both (issue 13
+-- rule 11). Slivers under 0.01 m² are noise, as for parcels.
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
-SELECT p.region_code, p.id, $1, b.id, b.a, b.a / NULLIF(p.area_m2, 0), 0, true
+SELECT p.region_code, p.id, $1, b.id, b.a, LEAST(1, b.a / NULLIF(p.area_m2, 0)), 0, b.rank = 1
 FROM reconcile_scope s
 JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
-  SELECT f.id, ST_Area(ST_Intersection(f.geom, p.geom)) AS a
-  FROM layer_feature f
-  WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
-    AND ST_Dimension(f.geom) = 2
-  ORDER BY a DESC, f.id
-  LIMIT 1
+  SELECT x.id, x.a, row_number() OVER (ORDER BY x.a DESC, x.id) AS rank
+  FROM (
+    SELECT f.id, ST_Area(ST_Intersection(f.geom, p.geom)) AS a
+    FROM layer_feature f
+    WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+      AND ST_Dimension(f.geom) = 2
+  ) x
+  WHERE x.a >= 0.01
+  ORDER BY x.a DESC, x.id
+  LIMIT 2
 ) b
-WHERE b.a > 0
 
 -- name: layer_distance
 -- $1 layer id, $2 threshold metres. Role 'distance': nearest feature by the GiST KNN operator (exact
@@ -182,29 +193,65 @@ ON CONFLICT DO NOTHING
 -- The inputs are aggregated set-wise (hash joins against the scope) rather than looked up polygon by
 -- polygon in LATERAL subqueries: on the district the select side went from 1.9 s to under 0.5 s. The parcel
 -- summary (count, largest overlap), the layer results denormalised for the queue — flags = names of every
--- flag/distance/overlap layer hit, plus no_village — and the priority score computed from them.
--- Priority weights follow the campaign's four priorities; documented in docs/RECONCILIATION.md.
-SELECT y.region_code, y.id, y.flags, y.village_id, y.village_name, y.village_code, y.school_distance_m,
+-- flag/distance/overlap layer hit, plus the data flags no_village, village_straddle, village_mismatch —
+-- and the priority score computed from them.
+--
+-- Priority (issue 13 rule 9): the plan's 整治重点 in order, with the weights of table priority_weight (an
+-- admin may change them; polygons/priority.ts explains the sum in the detail panel, term by term):
+--   frontage·[吉安大道沿线] + compound·[居民小区] + green·[公共绿地] + school·[学校周边]
+--   + other_layer·[any custom layer] + min(area_cap, area_per_100m2 · area/100) + geom_changed·[geometry changed]
+-- The data flags (no village, straddling, 村名 differs) carry no weight: they are problems of the data to
+-- fix, not reasons to act first. Documented in docs/RECONCILIATION.md.
+--
+-- Village (属地, rule 11): the village of largest overlap, its 12-digit code (行政区代码 from the village
+-- layer's attributes: XZQDM, ZLDWDM, 村代码 …), its share; below 80% the polygon straddles villages and keeps
+-- the second; a delivered 村名 that differs from the computed village is flagged.
+WITH village_code AS MATERIALIZED (
+  -- the villages (a few dozen features, once) with their code: the first attribute holding 12 digits, in
+  -- this order of names; the importer's feature code (polygon-code synonyms) only when it is 12 digits
+  SELECT f.region_code, f.id, f.name,
+         COALESCE((SELECT kv.value FROM jsonb_each_text(f.attrs) kv
+                   WHERE kv.value ~ '^[0-9]{12}$' AND array_position(k.names, upper(kv.key)) IS NOT NULL
+                   ORDER BY array_position(k.names, upper(kv.key))
+                   LIMIT 1),
+                  CASE WHEN f.code ~ '^[0-9]{12}$' THEN f.code END) AS code12
+  FROM layer_feature f
+  CROSS JOIN (SELECT ARRAY['XZQDM', 'ZLDWDM', '村代码', '行政区代码', 'XZQHDM', '行政区划代码', 'CUNDM', 'CDM', '村级代码']
+                     AS names) k
+  WHERE f.layer_id = $1
+)
+SELECT y.region_code, y.id, y.flags, y.village_id, y.village_name, y.village_code, y.village_share,
+       y.village2_name, y.village2_code, y.school_distance_m,
        y.parcel_count, y.largest_parcel_id, y.largest_parcel_share,
        round((
-           40 * (('frontage' = ANY (y.flags))::int)
-         + 30 * (('school' = ANY (y.flags))::int)
-         + 25 * (('compound' = ANY (y.flags))::int)
-         + 20 * (('green' = ANY (y.flags))::int)
-         -- any other (custom) layer hit
-         + 10 * (EXISTS (SELECT 1 FROM unnest(y.flags) f WHERE f NOT IN ('frontage', 'school', 'compound', 'green', 'no_village')))::int
-         + 15 * (('no_village' = ANY (y.flags))::int)
-         + LEAST(20, y.area_m2 / 100.0)
-         + 10 * y.geom_changed::int
+           w.frontage * (('frontage' = ANY (y.flags))::int)
+         + w.compound * (('compound' = ANY (y.flags))::int)
+         + w.green * (('green' = ANY (y.flags))::int)
+         + w.school * (('school' = ANY (y.flags))::int)
+         + w.other_layer * (EXISTS (SELECT 1 FROM unnest(y.flags) f
+                                    WHERE f NOT IN ('frontage', 'school', 'compound', 'green',
+                                                    'no_village', 'village_straddle', 'village_mismatch')))::int
+         + LEAST(w.area_cap, w.area_per_100m2 * y.area_m2 / 100.0)
+         + w.geom_changed * y.geom_changed::int
        )::numeric, 2)::float8 AS priority
 FROM (
   SELECT s.region_code, s.id, p.area_m2, p.geom_changed_batch_id IS NOT NULL AS geom_changed,
-         COALESCE(fl.flags, '{}') || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END AS flags,
-         v.feature_id AS village_id, vf.name AS village_name, vf.code AS village_code,
+         COALESCE(fl.flags, '{}')
+           || CASE WHEN v.feature_id IS NULL AND $3::boolean THEN ARRAY['no_village'] ELSE '{}'::text[] END
+           || CASE WHEN v.share < 0.8 THEN ARRAY['village_straddle'] ELSE '{}'::text[] END
+           || CASE WHEN vf.name IS NOT NULL AND dv.name IS NOT NULL AND dv.name <> vf.name
+                   THEN ARRAY['village_mismatch'] ELSE '{}'::text[] END AS flags,
+         v.feature_id AS village_id, vf.name AS village_name, vf.code12 AS village_code, v.share AS village_share,
+         vf2.name AS village2_name, vf2.code12 AS village2_code,
          sc.distance_m AS school_distance_m,
          COALESCE(pc.n, 0)::int AS parcel_count, pc.parcel_id AS largest_parcel_id, pc.share AS largest_parcel_share
   FROM reconcile_scope s
   JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
+  -- the 村名 the delivery gave (the importer's village-name synonyms), blank = none
+  CROSS JOIN LATERAL (
+    SELECT NULLIF(btrim(COALESCE(p.attrs->>'村名', p.attrs->>'村名称', p.attrs->>'CM', p.attrs->>'XZQMC',
+                                 p.attrs->>'村（社区）', p.attrs->>'村社区')), '') AS name
+  ) dv
   LEFT JOIN (
     SELECT pl.region_code, pl.polygon_id, array_agg(DISTINCT l.name ORDER BY l.name) AS flags
     FROM reconcile_scope s1
@@ -213,8 +260,11 @@ FROM (
     WHERE pl.hit AND l.role IN ('flag', 'distance', 'overlap')
     GROUP BY pl.region_code, pl.polygon_id
   ) fl ON fl.region_code = s.region_code AND fl.polygon_id = s.id
-  LEFT JOIN polygon_layer v ON v.region_code = s.region_code AND v.polygon_id = s.id AND v.layer_id = $1
-  LEFT JOIN layer_feature vf ON vf.region_code = v.region_code AND vf.id = v.feature_id
+  LEFT JOIN polygon_layer v ON v.region_code = s.region_code AND v.polygon_id = s.id AND v.layer_id = $1 AND v.hit
+  LEFT JOIN polygon_layer v2 ON v2.region_code = s.region_code AND v2.polygon_id = s.id AND v2.layer_id = $1
+                            AND NOT v2.hit AND v.share < 0.8
+  LEFT JOIN village_code vf ON vf.region_code = v.region_code AND vf.id = v.feature_id
+  LEFT JOIN village_code vf2 ON vf2.region_code = v2.region_code AND vf2.id = v2.feature_id
   LEFT JOIN polygon_layer sc ON sc.region_code = s.region_code AND sc.polygon_id = s.id AND sc.layer_id = $2
   -- largest overlap (ties: lowest parcel id) and the number of parcels, from the overlap rows; both
   -- windows share one sort
@@ -231,6 +281,18 @@ FROM (
     WHERE o.rank = 1
   ) pc ON pc.region_code = s.region_code AND pc.polygon_id = s.id
 ) y
+-- the weights, one row
+CROSS JOIN (
+  SELECT max(weight) FILTER (WHERE key = 'frontage') AS frontage,
+         max(weight) FILTER (WHERE key = 'compound') AS compound,
+         max(weight) FILTER (WHERE key = 'green') AS green,
+         max(weight) FILTER (WHERE key = 'school') AS school,
+         max(weight) FILTER (WHERE key = 'other_layer') AS other_layer,
+         max(weight) FILTER (WHERE key = 'area_per_100m2') AS area_per_100m2,
+         max(weight) FILTER (WHERE key = 'area_cap') AS area_cap,
+         max(weight) FILTER (WHERE key = 'geom_changed') AS geom_changed
+  FROM priority_weight
+) w
 
 -- name: summary
 -- Stored polygons: ONE update per polygon (each rewrite of a wide row and its index entries costs).
@@ -242,6 +304,9 @@ SET parcel_count = x.parcel_count,
     village_id = x.village_id,
     village_name = x.village_name,
     village_code = x.village_code,
+    village_share = x.village_share,
+    village2_name = x.village2_name,
+    village2_code = x.village2_code,
     school_distance_m = x.school_distance_m,
     priority = x.priority,
     reconciled_at = now()
@@ -254,10 +319,11 @@ WHERE p.region_code = x.region_code AND p.id = x.id
 -- inserting them (2–3 s, plus a VACUUM for the dead rows it left); this writes each row once.
 INSERT INTO survey_polygon (region_code, id, survey, code, code_generated, first_batch_id, batch_id, attrs, geom, repaired, area_m2,
                             parcel_count, largest_parcel_id, largest_parcel_share, flags, village_id, village_name,
-                            village_code, school_distance_m, priority, reconciled_at)
+                            village_code, village_share, village2_name, village2_code, school_distance_m, priority,
+                            reconciled_at)
 SELECT p.region_code, p.id, p.survey, p.code, p.code_generated, p.first_batch_id, p.batch_id, p.attrs, p.geom, p.repaired, p.area_m2,
        x.parcel_count, x.largest_parcel_id, x.largest_parcel_share, x.flags, x.village_id, x.village_name,
-       x.village_code, x.school_distance_m, x.priority, now()
+       x.village_code, x.village_share, x.village2_name, x.village2_code, x.school_distance_m, x.priority, now()
 FROM {{polygons}} p
 JOIN ({{summary_rows}}) x ON x.region_code = p.region_code AND x.id = p.id
 ORDER BY p.id

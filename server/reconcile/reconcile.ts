@@ -16,7 +16,8 @@ function statementsFor(polygons: string): typeof TEMPLATE {
   if (!/^[a-z_][a-z0-9_]*$/.test(polygons)) throw new Error(`reconcile: bad relation name ${polygons}`);
   let s = bound.get(polygons);
   if (!s) {
-    const fill = (t: string) => t.replaceAll('{{summary_rows}}', TEMPLATE.summary_rows).replaceAll('{{polygons}}', polygons);
+    // replacer functions: a string replacement would read `$'` in the SQL (a regex's '…{12}$') as a pattern
+    const fill = (t: string) => t.replaceAll('{{summary_rows}}', () => TEMPLATE.summary_rows).replaceAll('{{polygons}}', () => polygons);
     s = Object.fromEntries(Object.entries(TEMPLATE).map(([k, v]) => [k, fill(v as string)])) as typeof TEMPLATE;
     // staging tables are named per import batch: keep only the stored-table set for good
     if (polygons === 'survey_polygon') bound.set(polygons, s);

@@ -17,7 +17,7 @@ import { addWorkdays, calendarCovers, today } from './workdays';
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
   'next_seq', 'insert_case', 'get_case', 'lock_case', 'share_case', 'case_steps', 'case_polygons',
   'lock_case_polygons', 'link_polygons', 'unlink_polygons', 'upsert_step', 'get_step', 'set_step_deadline',
-  'update_case', 'close_case',
+  'update_case', 'close_case', 'case_polygons_outside', 'ensure_step', 'step_photos_allowed', 'case_photos', 'case_history', 'case_stats', 'set_target',
 ] as const);
 
 /** Villages the caller is limited to; undefined = all. */
@@ -54,6 +54,10 @@ function checkVillage(scope: Scope, village: string | null) {
 /**
  * Opens a case inside the caller's transaction: takes the next number of its year, and the first
  * steps with their deadlines. `defaultVillage`: the village of the polygon being linked.
+ *
+ * The number 〔YYYY〕第N号 takes the year the case is registered (`registeredOn`, today in Beijing), not the
+ * year of discovery: a 2021-12-30 discovery registered in January 2022 follows 〔2022〕第1号 as 〔2022〕第2号,
+ * and correcting the discovery date later never renumbers (issue 13 rule 7).
  */
 export async function createCase(
   q: Queryable,
@@ -62,11 +66,15 @@ export async function createCase(
   c: NewCase,
   scope: Scope,
   defaultVillage?: string | null,
+  registeredOn: string = today(),
 ): Promise<{ id: number; number: string }> {
   const village = c.village ?? defaultVillage ?? null;
   checkVillage(scope, village);
-  const discovered = c.discovered_on ?? today();
-  const year = Number(discovered.slice(0, 4));
+  const discovered = c.discovered_on ?? registeredOn;
+  if (discovered > registeredOn) {
+    throw invalid('discovered_on', `discovered_on ${discovered} is after the registration date ${registeredOn}`, `发现日期 ${discovered} 晚于立案日期 ${registeredOn}`);
+  }
+  const year = Number(registeredOn.slice(0, 4));
   const seq = (await q.query<{ last: number }>(SQL.next_seq, [regionCode, year])).rows[0].last;
   const id = (
     await q.query<{ id: number }>(SQL.insert_case, [
@@ -74,15 +82,26 @@ export async function createCase(
     ])
   ).rows[0].id;
   if (c.kind === 'under_construction') {
-    await q.query(SQL.upsert_step, [regionCode, id, 'stop_order', null, null, null, null, actor.id, actor.username]);
+    await q.query(SQL.upsert_step, [regionCode, id, 'stop_order', null, null, null, null, actor.id, actor.username, null, null, null]);
+    const deadline = reportDeadline(c.kind, discovered);
+    await q.query(SQL.upsert_step, [
+      regionCode, id, 'report_to_town', null, deadline, null, null, actor.id, actor.username, null, null, isEstimate(deadline),
+    ]);
   }
-  await q.query(SQL.upsert_step, [
-    regionCode, id, 'report_to_town', null, addWorkdays(discovered, DEADLINE_RULES.report_to_town.workdays), null, null,
-    actor.id, actor.username,
-  ]);
   const number = (await q.query<{ number: string }>(SQL.get_case, [regionCode, id])).rows[0].number;
   return { id, number };
 }
+
+/**
+ * The 1-working-day report to the town group applies to construction in progress only (实施方案 六(二)1:
+ * 对正在建设的违法建设……在1个工作日内……书面（附照片）报镇违法建设整治工作小组). An existing (存量) case
+ * has no such deadline: it is not overdue the moment it is opened (issue 13 rule 6).
+ */
+export const reportDeadline = (kind: string, discovered: string): string | null =>
+  kind === 'under_construction' ? addWorkdays(discovered, DEADLINE_RULES.report_to_town.workdays) : null;
+
+/** A computed deadline beyond the published holiday calendar is an estimate (issue 13 rule 8). */
+export const isEstimate = (deadline: string | null): boolean => deadline !== null && !calendarCovers(deadline);
 
 /** A case a decision links to: visible, open, and kept open (FOR SHARE) until the decision commits. */
 export async function caseForLink(q: Queryable, regionCode: string, caseId: number, scope: Scope) {
@@ -107,22 +126,37 @@ export async function unlinkPolygons(q: Queryable, regionCode: string, polygonId
 export async function getCase(q: Queryable, regionCode: string, id: number, scope: Scope, asOf = today()) {
   const c = (await q.query<Record<string, unknown> & { village: string | null }>(SQL.get_case, [regionCode, id])).rows[0];
   if (!c || !visible(scope, c.village)) throw caseNotFound(id);
-  const steps = (await q.query<{ step: CaseStep; deadline: string | null; overdue: boolean }>(SQL.case_steps, [regionCode, id, asOf])).rows
+  const steps = (await q.query<{ step: CaseStep; deadline: string | null; overdue: boolean; photo_ids: unknown[] }>(SQL.case_steps, [regionCode, id, asOf])).rows
     .sort((a, b) => CASE_STEPS.indexOf(a.step) - CASE_STEPS.indexOf(b.step))
     .map((s) => ({
       ...s,
+      photo_ids: s.photo_ids.map(Number), // bigint[]: the drivers parse int8 arrays as strings
       label: CASE_STEP_LABELS[s.step],
-      // beyond the published holiday arrangement only weekends were skipped
-      deadline_estimated: s.deadline !== null && !calendarCovers(s.deadline),
+      workdays: s.step in DEADLINE_RULES ? DEADLINE_RULES[s.step as keyof typeof DEADLINE_RULES].workdays : null,
+      // beyond the published holiday arrangement the holidays are estimated
+      deadline_estimated: isEstimate(s.deadline),
     }));
-  const polygons = (await q.query(SQL.case_polygons, [regionCode, id])).rows;
+  const polygons = (await q.query(SQL.case_polygons, [regionCode, id, scope ?? null])).rows;
   return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons };
+}
+
+/** Photos of the case's polygons (the caller's villages only), for the detail and for a step's photos. */
+export async function casePhotos(q: Queryable, regionCode: string, id: number, scope: Scope) {
+  await getCase(q, regionCode, id, scope);
+  return (await q.query(SQL.case_photos, [regionCode, id, scope ?? null])).rows;
+}
+
+/** What the case left in its polygons' histories (one entry per action), the caller's villages only. */
+export async function caseHistory(q: Queryable, regionCode: string, id: number, scope: Scope) {
+  await getCase(q, regionCode, id, scope);
+  return (await q.query(SQL.case_history, [regionCode, id, scope ?? null])).rows;
 }
 
 export interface CaseFilter {
   regionCode: string;
   scope: Scope;
   status?: 'open' | 'closed';
+  kind?: 'under_construction' | 'existing';
   village?: string[];
   year?: number;
   overdue?: boolean;
@@ -134,18 +168,20 @@ export interface CaseFilter {
 
 /** The ledger: filters from an allow-list, every value a $n parameter. */
 export async function listCases(q: Queryable, f: CaseFilter) {
-  const params: unknown[] = [f.regionCode, f.asOf];
+  // $3: the caller's villages (NULL = all)
+  const params: unknown[] = [f.regionCode, f.asOf, f.scope ?? null];
   const where = ['c.region_code = $1'];
   const add = (sql: (n: string) => string, v: unknown) => {
     params.push(v);
     where.push(sql(`$${params.length}`));
   };
-  // $2 (the as-of date) is typed once in a CTE, so it is known to both statements whether used or not
-  const args = 'WITH args AS (SELECT $2::date AS as_of)';
+  // $2 (the as-of date) and $3 (scope) are typed once in a CTE, so both statements know them whether used or not
+  const args = 'WITH args AS (SELECT $2::date AS as_of, $3::text[] AS scope)';
   const overdueSql = `EXISTS (SELECT 1 FROM case_step s WHERE s.region_code = c.region_code AND s.case_id = c.id
                         AND s.done_on IS NULL AND s.deadline < (SELECT as_of FROM args))`;
-  if (f.scope) add((n) => `c.village = ANY(${n}::text[])`, f.scope);
+  if (f.scope) where.push('c.village = ANY($3::text[])');
   if (f.status) add((n) => `c.status = ${n}`, f.status);
+  if (f.kind) add((n) => `c.kind = ${n}`, f.kind);
   if (f.village?.length) add((n) => `c.village = ANY(${n}::text[])`, f.village);
   if (f.year !== undefined) add((n) => `c.year = ${n}::int`, f.year);
   if (f.overdue) where.push(`c.status = 'open' AND ${overdueSql}`);
@@ -160,31 +196,60 @@ export async function listCases(q: Queryable, f: CaseFilter) {
   const rows = await q.query(
     `${args}
      SELECT c.id, c.number, c.year, c.party, c.address, c.village, c.kind, c.discovered_on::text AS discovered_on,
-            c.status, c.outcome, c.outcome_at::text AS outcome_at, c.outcome_m2, c.version, c.created_by_name, c.created_at,
+            c.status, c.outcome, c.outcome_at::text AS outcome_at, c.outcome_m2, c.outcome_ref, c.outcome_note, c.version,
+            c.created_by_name, c.created_at,
             (c.status = 'open' AND ${overdueSql}) AS overdue,
             coalesce((SELECT array_agg(s.step ORDER BY s.deadline, s.step) FROM case_step s
                       WHERE s.region_code = c.region_code AND s.case_id = c.id AND c.status = 'open'
                         AND s.done_on IS NULL AND s.deadline < (SELECT as_of FROM args)), '{}') AS overdue_steps,
-            (SELECT min(s.deadline)::text FROM case_step s
-             WHERE s.region_code = c.region_code AND s.case_id = c.id AND c.status = 'open'
-               AND s.done_on IS NULL) AS next_deadline,
+            nd.deadline AS next_deadline, nd.step AS next_step,
             (SELECT count(*)::int FROM case_polygon cp
-             WHERE cp.region_code = c.region_code AND cp.case_id = c.id AND cp.unlinked_at IS NULL) AS polygon_count
-     FROM enforcement_case c WHERE ${w}
+             JOIN survey_polygon p ON p.region_code = cp.region_code AND p.id = cp.polygon_id
+             WHERE cp.region_code = c.region_code AND cp.case_id = c.id AND cp.unlinked_at IS NULL
+               -- a polygon of another village linked to a visible case is not counted for a village-limited caller
+               AND ($3::text[] IS NULL OR p.village_name = ANY ($3::text[]))) AS polygon_count
+     FROM enforcement_case c
+     -- the next deadline of an open case and its step (ties: the plan's order is the step's place in it)
+     LEFT JOIN LATERAL (
+       SELECT s.deadline::text AS deadline, s.step FROM case_step s
+       WHERE s.region_code = c.region_code AND s.case_id = c.id AND c.status = 'open' AND s.done_on IS NULL
+         AND s.deadline IS NOT NULL
+       ORDER BY s.deadline, array_position(ARRAY['stop_order', 'self_removal_deadline', 'utility_notice', 'report_to_town',
+                                                 'forced_measures_or_court', 'outcome'], s.step)
+       LIMIT 1
+     ) nd ON true
+     WHERE ${w}
      ORDER BY c.year DESC, c.seq DESC LIMIT ${f.limit} OFFSET ${f.offset}`,
     params,
   );
-  return { total, items: rows.rows };
+  const items = rows.rows.map((r) => ({ ...r, next_deadline_estimated: isEstimate(r.next_deadline as string | null) }));
+  return { total, items };
 }
 
-/** Case row locked for a change: visible and open. */
+/**
+ * Case row locked for a change: visible and open. A change writes an event into the history of every
+ * polygon of the case, so a village-limited caller may change it only when every polygon is in their
+ * villages (issue 12 item 6); the refusal does not name the other village.
+ */
 async function lockOpenCase(q: Queryable, regionCode: string, id: number, scope: Scope) {
-  const c = (await q.query<{ id: number; status: string; village: string | null; version: number; discovered_on: string }>(
+  const c = (await q.query<{ id: number; status: string; village: string | null; version: number; discovered_on: string; kind: string }>(
     SQL.lock_case,
     [regionCode, id],
   )).rows[0];
   if (!c || !visible(scope, c.village)) throw caseNotFound(id);
   if (c.status !== 'open') throw caseClosed(id);
+  if (scope) {
+    const outside = (await q.query<{ n: number }>(SQL.case_polygons_outside, [regionCode, id, scope])).rows[0].n;
+    if (outside > 0) {
+      throw new AppError(
+        'case_outside_scope',
+        `Case ${id} also links ${outside} polygon(s) outside your villages: an officer responsible for every village of the case must record this`,
+        `案件 ${id} 还关联了 ${outside} 个不在您负责村（居）范围内的图斑，须由负责该案件所涉全部村（居）的人员办理`,
+        403,
+        { outside },
+      );
+    }
+  }
   return c;
 }
 
@@ -248,8 +313,17 @@ export async function updateCase(db: Db, regionCode: string, actor: Actor, id: n
       regionCode, id, b.party ?? null, b.address ?? null, b.village ?? null, b.kind ?? null, b.discovered_on ?? null,
       b.note ?? null, b.village !== undefined, b.note !== undefined,
     ]);
-    if (b.discovered_on && b.discovered_on !== c.discovered_on) {
-      await q.query(SQL.set_step_deadline, [regionCode, id, 'report_to_town', addWorkdays(b.discovered_on, DEADLINE_RULES.report_to_town.workdays)]);
+    const discovered = b.discovered_on ?? c.discovered_on;
+    const kind = b.kind ?? c.kind;
+    if (discovered !== c.discovered_on || kind !== c.kind) {
+      // the number keeps its registration year; only the report deadline follows discovery and kind
+      const deadline = reportDeadline(kind, discovered);
+      await q.query(SQL.set_step_deadline, [regionCode, id, 'report_to_town', deadline, isEstimate(deadline)]);
+      if (kind === 'under_construction') {
+        // the case became 在建: it needs the step (one already recorded stays as it is)
+        await q.query(SQL.ensure_step, [regionCode, id, 'report_to_town', deadline, isEstimate(deadline)]);
+        await q.query(SQL.ensure_step, [regionCode, id, 'stop_order', null, null]);
+      }
     }
     const { version: _v, ...changes } = b;
     await caseEvents(q, regionCode, id, actor, 'case_updated', null, { changes });
@@ -263,18 +337,31 @@ export async function updateCase(db: Db, regionCode: string, actor: Actor, id: n
  * self_removal_deadline is the date the officer gave.
  */
 export async function recordStep(db: Db, regionCode: string, actor: Actor, id: number, b: StepBody, scope: Scope) {
-  if (b.started_on === undefined && b.deadline === undefined && b.done_on === undefined && b.note === undefined) {
-    throw invalid('step', 'Give started_on, deadline, done_on or note', '请填写开始日期、期限、完成日期或说明');
+  if (b.started_on === undefined && b.deadline === undefined && b.done_on === undefined && b.note === undefined
+      && b.companies === undefined && b.photo_ids === undefined) {
+    throw invalid('step', 'Give started_on, deadline, done_on, note, companies or photo_ids', '请填写开始日期、期限、完成日期、说明、通知单位或照片');
   }
   return inTx(db, async (q) => {
     const c = await lockOpenCase(q, regionCode, id, scope);
     notBefore('started_on', b.started_on, c.discovered_on);
     notBefore('done_on', b.done_on, c.discovered_on);
     notBefore('deadline', b.deadline, c.discovered_on);
-    const existing = (await q.query<{ started_on: string | null; deadline: string | null; done_on: string | null }>(
+    const existing = (await q.query<{ started_on: string | null; deadline: string | null; done_on: string | null; photo_ids: number[] }>(
       SQL.get_step,
       [regionCode, id, b.step],
     )).rows[0];
+    if (b.photo_ids?.length) {
+      const ok = new Set((await q.query<{ id: number }>(SQL.step_photos_allowed, [regionCode, id, b.photo_ids, scope ?? null])).rows.map((r) => Number(r.id)));
+      const bad = b.photo_ids.filter((p) => !ok.has(p));
+      if (bad.length) {
+        throw invalid('photo_ids', `Not a photo of this case's polygons: ${bad.join(', ')}`, `不是本案图斑的照片：${bad.join('、')}`);
+      }
+    }
+    // 六(二)1: 书面（附照片）报镇违法建设整治工作小组 — the report is done only with a photo
+    if (b.step === 'report_to_town' && b.done_on && !(b.photo_ids?.length || existing?.photo_ids?.length)) {
+      throw new AppError('photo_required', 'The report to the town group must carry at least one photo (书面（附照片）)',
+        '报镇违法建设整治工作小组须附照片（至少一张）', 422, [{ path: 'photo_ids', message: 'at least one photo' }]);
+    }
     let deadline = b.deadline ?? null;
     if (b.step === 'utility_notice' || b.step === 'report_to_town') {
       if (b.deadline !== undefined) {
@@ -286,15 +373,19 @@ export async function recordStep(db: Db, regionCode: string, actor: Actor, id: n
           throw invalid('started_on', 'utility_notice needs the date the notice was sent (started_on)', '书面通知须填写通知日期（started_on）');
         }
       } else if (!existing) {
-        deadline = addWorkdays(c.discovered_on, DEADLINE_RULES.report_to_town.workdays);
+        deadline = reportDeadline(c.kind, c.discovered_on);
       }
     }
     if (b.step === 'self_removal_deadline' && !deadline && !existing?.deadline) {
       throw invalid('deadline', 'self_removal_deadline needs the deadline given to the party', '限期自行拆除须填写期限');
     }
-    const step = (await q.query(SQL.upsert_step, [
+    // a computed deadline beyond the published calendar is an estimate; one the officer typed is not
+    const computed = b.step === 'utility_notice' || b.step === 'report_to_town';
+    const step = (await q.query<{ photo_ids: unknown[] }>(SQL.upsert_step, [
       regionCode, id, b.step, b.started_on ?? null, deadline, b.done_on ?? null, b.note ?? null, actor.id, actor.username,
+      b.companies ?? null, b.photo_ids ?? null, computed && isEstimate(deadline),
     ])).rows[0];
+    step.photo_ids = step.photo_ids.map(Number);
     await caseEvents(q, regionCode, id, actor, 'case_step', b.note, { step });
     return getCase(q, regionCode, id, scope);
   });
@@ -306,11 +397,29 @@ export async function closeCase(db: Db, regionCode: string, actor: Actor, id: nu
     const at = b.outcome_at ?? today();
     notBefore('outcome_at', at, c.discovered_on);
     // lock order: case, polygons (in caseEvents), then case_polygon rows (the status trigger)
+    // the outcome goes into every polygon's history (issue 13 item 5)
     await caseEvents(q, regionCode, id, actor, 'case_closed', b.note, {
-      outcome: b.outcome, outcome_at: at, outcome_m2: b.outcome_m2 ?? null,
+      outcome: b.outcome, outcome_at: at, outcome_m2: b.outcome_m2 ?? null, outcome_ref: b.outcome_ref ?? null,
     });
-    await q.query(SQL.close_case, [regionCode, id, b.outcome, at, b.outcome_m2 ?? null]);
-    await q.query(SQL.upsert_step, [regionCode, id, 'outcome', null, null, at, b.note ?? null, actor.id, actor.username]);
+    await q.query(SQL.close_case, [
+      regionCode, id, b.outcome, at, b.outcome_m2 ?? null, b.outcome_ref ?? null, b.outcome === 'other' ? b.note ?? null : null,
+    ]);
+    await q.query(SQL.upsert_step, [regionCode, id, 'outcome', null, null, at, b.note ?? null, actor.id, actor.username, null, null, null]);
     return getCase(q, regionCode, id, scope);
   });
+}
+
+/**
+ * The dashboard's case figures for a year: demolished m² (cases closed as 已拆除 that year) against the
+ * admin's target, and cases closed per week. A village-limited caller counts their villages' cases.
+ */
+export async function caseStats(q: Queryable, regionCode: string, year: number, scope: Scope) {
+  const r = (await q.query<{ demolished_m2: number; closed: number; target_m2: number | null; weeks: unknown[] }>(
+    SQL.case_stats, [regionCode, year, scope ?? null],
+  )).rows[0];
+  return { year, ...r, share: r.target_m2 ? r.demolished_m2 / r.target_m2 : null };
+}
+
+export async function setDemolitionTarget(q: Queryable, regionCode: string, year: number, targetM2: number, by: string) {
+  await q.query(SQL.set_target, [regionCode, year, targetM2, by]);
 }

@@ -5,7 +5,22 @@ import { DECISION_ACTIONS, DISMISS_REASONS } from './transitions';
 
 export const CASE_KINDS = ['under_construction', 'existing'] as const;
 export const CASE_STATUSES = ['open', 'closed'] as const;
-export const CASE_OUTCOMES = ['demolished', 'regularised'] as const;
+/** 已拆除 / 已完善手续 / 已没收 / 其他 */
+export const CASE_OUTCOMES = ['demolished', 'regularised', 'confiscated', 'other'] as const;
+export const CASE_OUTCOME_LABELS: Record<(typeof CASE_OUTCOMES)[number], { zh: string; en: string }> = {
+  demolished: { zh: '已拆除', en: 'Demolished' },
+  regularised: { zh: '已完善手续', en: 'Regularised (permit)' },
+  confiscated: { zh: '已没收', en: 'Confiscated' },
+  other: { zh: '其他', en: 'Other' },
+};
+/** utility_notice: the companies notified in writing (六(二)1: 停止供水、供电、供气等服务; 物业) */
+export const UTILITY_COMPANIES = ['water', 'power', 'gas', 'property'] as const;
+export const UTILITY_COMPANY_LABELS: Record<(typeof UTILITY_COMPANIES)[number], { zh: string; en: string }> = {
+  water: { zh: '供水', en: 'Water' },
+  power: { zh: '供电', en: 'Power' },
+  gas: { zh: '供气', en: 'Gas' },
+  property: { zh: '物业', en: 'Property management' },
+};
 export const CASE_STEPS = [
   'stop_order',
   'self_removal_deadline',
@@ -89,6 +104,7 @@ export const IdParam = int4PositiveParam();
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 export const CaseListQuery = z.object({
   status: z.enum(CASE_STATUSES).optional(),
+  kind: z.enum(CASE_KINDS).optional().describe('under_construction 在建 | existing 存量'),
   village: csv.optional(),
   year: z.coerce.number().int().min(2000).max(2099).optional(),
   overdue: z.enum(['0', '1', 'true', 'false']).optional().describe('1: open cases with a step past its deadline, not done'),
@@ -121,25 +137,44 @@ export const StepBody = z
     deadline: DateString.optional().describe('self_removal_deadline: the date given by the officer'),
     done_on: DateString.optional(),
     note: note.optional(),
+    companies: z.array(z.enum(UTILITY_COMPANIES)).min(1).max(4).optional()
+      .describe('utility_notice: the companies notified (water, power, gas, property)'),
+    photo_ids: z.array(id).max(50).optional()
+      .describe('evidence ids (photos of the case’s polygons); report_to_town cannot be done without one (书面（附照片）)'),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.companies === undefined || b.step === 'utility_notice', { message: 'companies are for utility_notice', path: ['companies'] })
+  .refine((b) => !b.companies || new Set(b.companies).size === b.companies.length, { message: 'a company appears twice', path: ['companies'] });
 export type StepBody = z.infer<typeof StepBody>;
 
 export const CloseBody = z
   .object({
     outcome: z.enum(CASE_OUTCOMES),
     outcome_at: DateString.optional().describe('default today (Beijing)'),
-    outcome_m2: z.number().positive().max(1e7).optional().describe('demolished: area removed, m²'),
-    note: note.optional(),
+    outcome_m2: z.number().positive().max(1e7).optional().describe('demolished: area removed, m² (the district scores by it)'),
+    outcome_ref: text(200).optional().describe('regularised: the permit reference (规划许可证号 …)'),
+    note: note.optional().describe('other: what happened (required)'),
   })
   .strict()
   .refine((b) => b.outcome !== 'demolished' || b.outcome_m2 !== undefined, {
     message: 'demolished needs outcome_m2',
     path: ['outcome_m2'],
   })
-  .refine((b) => b.outcome !== 'regularised' || b.outcome_m2 === undefined, {
+  .refine((b) => b.outcome === 'demolished' || b.outcome_m2 === undefined, {
     message: 'outcome_m2 is for demolished',
     path: ['outcome_m2'],
+  })
+  .refine((b) => b.outcome !== 'regularised' || b.outcome_ref !== undefined, {
+    message: 'regularised needs the permit reference (outcome_ref)',
+    path: ['outcome_ref'],
+  })
+  .refine((b) => b.outcome === 'regularised' || b.outcome_ref === undefined, {
+    message: 'outcome_ref is for regularised',
+    path: ['outcome_ref'],
+  })
+  .refine((b) => b.outcome !== 'other' || (b.note !== undefined && b.note.trim() !== ''), {
+    message: 'other needs a note',
+    path: ['note'],
   });
 export type CloseBody = z.infer<typeof CloseBody>;
 
@@ -203,10 +238,13 @@ export const StepOut = z.object({
   done_on: z.string().nullable(),
   note: z.string().nullable(),
   overdue: z.boolean(),
-  deadline_estimated: z.boolean().describe('deadline beyond the published holiday calendar: only weekends skipped'),
+  deadline_estimated: z.boolean().describe('deadline beyond the published holiday calendar: statutory holidays estimated, 调休 unknown'),
   recorded_by: z.number().int().nullable(),
   recorded_by_name: z.string().nullable(),
   recorded_at: z.iso.datetime(),
+  companies: z.array(z.enum(UTILITY_COMPANIES)),
+  photo_ids: z.array(z.number().int()),
+  workdays: z.number().int().nullable().describe('the deadline in working days the plan fixes (report_to_town 1, utility_notice 3)'),
 });
 
 const CaseFields = {
@@ -222,6 +260,8 @@ const CaseFields = {
   outcome: z.enum(CASE_OUTCOMES).nullable(),
   outcome_at: z.string().nullable(),
   outcome_m2: z.number().nullable(),
+  outcome_ref: z.string().nullable(),
+  outcome_note: z.string().nullable(),
   version: z.number().int(),
   created_by_name: z.string(),
   created_at: z.iso.datetime(),
@@ -238,7 +278,8 @@ export const CaseOut = z.object({
   polygons: z.array(z.object({
     id: z.number().int(), code: z.string(), survey: z.string(), status: StatusEnum, version: z.number().int(),
     village: z.string().nullable(), area_m2: z.number(), linked_at: z.iso.datetime(), linked_by_name: z.string(), is_open: z.boolean(),
-  })),
+    geometry: z.unknown().describe('GeoJSON (EPSG:4326), for the case map'),
+  })).describe('only the polygons in the caller’s villages'),
 });
 
 export const CaseListOut = z.object({
@@ -250,6 +291,8 @@ export const CaseListOut = z.object({
     ...CaseFields,
     overdue_steps: z.array(z.enum(CASE_STEPS)),
     next_deadline: z.string().nullable(),
+    next_step: z.enum(CASE_STEPS).nullable().describe('the step of next_deadline'),
+    next_deadline_estimated: z.boolean().describe('next_deadline lies beyond the published holiday calendar'),
     polygon_count: z.number().int(),
   })),
 });

@@ -1,7 +1,12 @@
 /**
  * Working days of the Chinese calendar: weekends, public holidays and make-up workdays (调休), from the
  * maintained `chinese-days` package (State Council arrangements, 2004 → the latest published year).
- * Beyond the last published year only weekends count as days off: calendarCovers() says so.
+ * Beyond the last published year the statutory holidays are estimated (estimatedHolidays): the fixed ones
+ * (元旦 1/1, 劳动节 5/1–5/2, 国庆节 10/1–10/3) and the lunar ones computed with `lunar-javascript`
+ * (春节: 除夕 and 正月初一–初三, 清明 on the solar term, 端午 五月初五, 中秋 八月十五) — the days of the
+ * 全国年节及纪念日放假办法 (2024 revision). The State Council's 调休 cannot be known in advance, so such a
+ * deadline is marked estimated (calendarCovers() false) and recomputed once a newer calendar is installed
+ * (calendar-refresh.ts).
  *
  * Dates are plain 'YYYY-MM-DD' strings (a deadline is a calendar day in China, not an instant).
  * We read the package's published table (dist/chinese-days.json) and apply its rule ourselves
@@ -10,6 +15,7 @@
  * holiday by a day when the process runs west of UTC (TZ=America/… — checked in the tests).
  */
 import { createRequire } from 'node:module';
+import { Lunar, Solar } from 'lunar-javascript';
 
 interface CalendarData {
   holidays: Record<string, string>;
@@ -50,11 +56,41 @@ export function weekday(date: string): number {
 export function isWorkday(date: string): boolean {
   if (calendar.workdays[date]) return true; // 调休: a weekend day worked
   const w = weekday(date);
-  return w >= 1 && w <= 5 && !calendar.holidays[date];
+  if (w === 0 || w === 6) return false;
+  return calendarCovers(date) ? !calendar.holidays[date] : !estimatedHolidays(parse(date)[0]).has(date);
 }
 
-/** The official name of the day when it is a holiday or make-up workday, e.g. 'National Day,国庆节,3'. */
-export const dayNote = (date: string): string | undefined => calendar.workdays[date] ?? calendar.holidays[date];
+const estimated = new Map<number, Map<string, string>>();
+/**
+ * The statutory holidays of a year the published calendar does not cover: date → name. Fixed dates of the
+ * 放假办法 and the lunar festivals from lunar-javascript (an astronomical calendar, 1900–2100).
+ */
+export function estimatedHolidays(year: number): Map<string, string> {
+  let m = estimated.get(year);
+  if (m) return m;
+  m = new Map();
+  const add = (s: Solar, name: string) => m!.set(s.toYmd(), name);
+  for (const [mo, d, name] of [[1, 1, '元旦'], [5, 1, '劳动节'], [5, 2, '劳动节'], [10, 1, '国庆节'], [10, 2, '国庆节'], [10, 3, '国庆节']] as const) {
+    add(Solar.fromYmd(year, mo, d), name);
+  }
+  const newYear = Lunar.fromYmd(year, 1, 1).getSolar(); // 正月初一 of the lunar year starting in this solar year
+  for (let k = -1; k <= 2; k++) add(newYear.next(k), '春节'); // 除夕, 初一, 初二, 初三
+  add(Solar.fromYmd(year, 4, 1).getLunar().getJieQiTable()['清明'], '清明节');
+  add(Lunar.fromYmd(year, 5, 5).getSolar(), '端午节');
+  add(Lunar.fromYmd(year, 8, 15).getSolar(), '中秋节');
+  estimated.set(year, m);
+  return m;
+}
+
+/**
+ * The official name of the day when it is a holiday or make-up workday, e.g. 'National Day,国庆节,3'; beyond
+ * the published years the estimated holiday's name, e.g. '元旦（估算）'.
+ */
+export const dayNote = (date: string): string | undefined => {
+  if (calendarCovers(date)) return calendar.workdays[date] ?? calendar.holidays[date];
+  const n = estimatedHolidays(parse(date)[0]).get(date);
+  return n ? `${n}（估算）` : undefined;
+};
 
 /**
  * The n-th working day after `date` (n ≥ 1), or before it (n ≤ -1); n = 0 is `date` itself.

@@ -7,7 +7,9 @@ import { villageScope, type Principal } from '../auth/guard';
 import { route } from '../http/openapi';
 import { decideBulk, decideOne } from '../review/decisions';
 import { polygonHistory } from '../review/events';
-import { closeCase, getCase, listCases, openCase, recordStep, updateCase } from '../review/cases';
+import {
+  caseHistory, casePhotos, caseStats, closeCase, getCase, listCases, openCase, recordStep, setDemolitionTarget, updateCase,
+} from '../review/cases';
 import {
   BulkDecisionBody, BulkDecisionOut, CaseDetailQuery, CaseListOut, CaseListQuery, CaseOut, CaseUpdateBody, CloseBody,
   DecisionBody, DecisionOut, HistoryOut, IdParam, OpenCaseBody, StepBody,
@@ -17,6 +19,7 @@ import {
   ACTION_LABELS, DISMISS_REASON_LABELS, DISMISS_REASONS, RULES, STATUS_LABELS, STATUSES,
 } from '../review/transitions';
 import { CASE_STEP_LABELS, CASE_STEPS } from '../review/schemas';
+import { setWeights, WEIGHT_KEYS, weightRows, WeightsBody } from '../reconcile/priority';
 
 export {
   BulkDecisionBody, CaseDetailQuery, CaseListQuery, CaseUpdateBody, CloseBody, DecisionBody, NewCase, StepBody,
@@ -106,6 +109,7 @@ export function reviewRoutes(ctx: AppContext) {
       regionCode: region,
       scope: villageScope(req),
       status: qy.status,
+      kind: qy.kind,
       village: qy.village,
       year: qy.year,
       overdue: qy.overdue === '1' || qy.overdue === 'true',
@@ -117,6 +121,20 @@ export function reviewRoutes(ctx: AppContext) {
     res.json({ total: out.total, as_of: asOf, limit: qy.limit, offset: qy.offset, items: out.items });
   });
 
+  // before /api/cases/:id
+  const YearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2099).optional() });
+  route(r, {
+    method: 'get', path: '/api/cases/stats', tags: ['cases'], roles: ALL,
+    summary: 'Demolished m² against the year’s target, cases closed per week (the dashboard)', summary_zh: '拆除面积与目标、每周结案数',
+    query: YearQuery,
+    response: z.object({
+      year: z.number().int(), demolished_m2: z.number(), closed: z.number().int(), target_m2: z.number().nullable(),
+      share: z.number().nullable(), weeks: z.array(z.object({ week_start: z.string(), closed: z.number().int(), demolished_m2: z.number() })),
+    }),
+  }, async (req, res) => {
+    const qy = YearQuery.parse(req.query);
+    res.json(await caseStats(ctx.db, region, qy.year ?? Number(today().slice(0, 4)), villageScope(req)));
+  });
   route(r, {
     method: 'get', path: '/api/cases/:id', tags: ['cases'], roles: ALL,
     summary: 'One case with its steps, deadlines and polygons', summary_zh: '案件详情',
@@ -158,6 +176,55 @@ export function reviewRoutes(ctx: AppContext) {
     const id = idOf(req, 'case');
     const body = CloseBody.parse(req.body ?? {});
     res.json(await closeCase(ctx.db, region, principal(req), id, body, villageScope(req)));
+  });
+
+  const TargetBody = z.object({ year: z.number().int().min(2000).max(2099), target_m2: z.number().positive().max(1e9) }).strict();
+  route(r, {
+    method: 'put', path: '/api/admin/demolition-target', tags: ['admin'], roles: ['admin'],
+    summary: 'Set the demolition target (m²) of a campaign year', summary_zh: '设置年度拆除面积目标',
+    body: TargetBody, response: z.object({ year: z.number().int(), target_m2: z.number() }),
+  }, async (req, res) => {
+    const b = TargetBody.parse(req.body ?? {});
+    await setDemolitionTarget(ctx.db, region, b.year, b.target_m2, principal(req).username);
+    res.json(b);
+  });
+  route(r, {
+    method: 'get', path: '/api/cases/:id/history', tags: ['cases'], roles: ALL,
+    summary: 'What the case left in its polygons’ histories, one entry per action', summary_zh: '案件处理记录',
+    params: Id, response: z.object({ items: z.array(z.record(z.string(), z.unknown())) }),
+  }, async (req, res) => {
+    res.json({ items: await caseHistory(ctx.db, region, idOf(req, 'case'), villageScope(req)) });
+  });
+  route(r, {
+    method: 'get', path: '/api/cases/:id/photos', tags: ['cases'], roles: ALL,
+    summary: 'Photos of the case’s polygons (for a step’s photos)', summary_zh: '案件图斑照片',
+    params: Id, response: z.object({ items: z.array(z.record(z.string(), z.unknown())) }),
+  }, async (req, res) => {
+    res.json({ items: await casePhotos(ctx.db, region, idOf(req, 'case'), villageScope(req)) });
+  });
+
+  const WeightRowOut = z.object({
+    key: z.enum(WEIGHT_KEYS), weight: z.number(), sort: z.number().int(), label_zh: z.string(), label_en: z.string(),
+    updated_at: z.iso.datetime(), updated_by_name: z.string().nullable(),
+  });
+  route(r, {
+    method: 'get', path: '/api/admin/priority-weights', tags: ['admin'], roles: ALL,
+    summary: 'The priority weights (the plan’s 整治重点 in order), used by reconciliation', summary_zh: '优先级权重',
+    response: z.object({ items: z.array(WeightRowOut) }),
+  }, async (_req, res) => {
+    res.json({ items: await weightRows(ctx.db) });
+  });
+  route(r, {
+    method: 'put', path: '/api/admin/priority-weights', tags: ['admin'], roles: ['admin'],
+    summary: 'Change priority weights; every polygon is scored again in the same transaction', summary_zh: '修改优先级权重（全部图斑重新计分）',
+    body: WeightsBody, response: z.object({ items: z.array(WeightRowOut), polygons: z.number().int(), seconds: z.number() }),
+  }, async (req, res) => {
+    const body = WeightsBody.parse(req.body ?? {});
+    // re-scoring rewrites survey_polygon.priority: reconciliation work, done as the owner where there are two roles (README "Database roles")
+    const out = await setWeights(ctx.importDb ?? ctx.db, {
+      regionCode: region, schoolDistanceM: ctx.config.schoolDistanceM, by: principal(req).username, body,
+    });
+    res.json({ items: out.weights, polygons: out.polygons, seconds: out.seconds });
   });
 
   const labelled = z.object({ zh: z.string(), en: z.string() });

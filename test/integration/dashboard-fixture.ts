@@ -115,7 +115,7 @@ export async function seedTown(app: TestApp, survey = '2021'): Promise<Town> {
   const reviewer = await app.as('reviewer', { username: `审-${tag}` });
   await decide(analystA, ids.A1, 'verify');
   await decide(analystA, ids.A2, 'dismiss', { reason: 'false_change' });
-  await decide(analystB, ids.A3, 'link', { new_case: { party: '陈某', address: '吉安大道 3 号', kind: 'existing', discovered_on: '2021-08-20' } });
+  await decide(analystB, ids.A3, 'link', { new_case: { party: '陈某', address: '吉安大道 3 号', kind: 'under_construction', discovered_on: '2021-08-20' } });
   await decide(analystA, ids.A4, 'request_field_check');
   await decide(analystA, ids.A6, 'verify');
   await decide(reviewer, ids.A6, 'return', { note: '照片不清楚，请复核' });

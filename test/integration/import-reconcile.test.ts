@@ -157,17 +157,19 @@ describeEachDb('import → reconcile → query', (backend) => {
   it('sets frontage, compound, green and school flags and the school distance', async () => {
     expect((await poly('TB3')).flags).toEqual(['compound', 'frontage']);
     expect((await poly('TB2')).school_distance_m).toBeCloseTo(Math.hypot(200, 100), 6);
-    expect((await poly('TB2')).flags).toEqual([]);
+    // 3000 m² in 东村, 6000 m² in 西村: the largest share is 2/3 < 80%, so it straddles (issue 13 rule 11)
+    expect((await poly('TB2')).flags).toEqual(['village_straddle']);
+    expect((await poly('TB2'))).toMatchObject({ village2_name: '东村', village2_code: '500118109001' });
     expect((await poly('TB7')).school_distance_m).toBeCloseTo(50, 6);
     expect((await poly('TB7')).flags).toEqual(['school']);
     expect((await poly('TB4')).school_distance_m).toBeCloseTo(300, 6);
   });
 
   it('scores priority as documented', async () => {
-    const tb3 = await poly('TB3'); // frontage 40 + compound 25 + 3200/100
-    expect(tb3.priority).toBeCloseTo(40 + 25 + Math.min(20, (80 * 40) / 100), 2);
-    const tb4 = await poly('TB4'); // no_village 15 + 2500/100
-    expect(tb4.priority).toBeCloseTo(15 + 20, 2);
+    const tb3 = await poly('TB3'); // frontage 1000 + compound 400 + min(20, 3200/100) (default weights, migration 009)
+    expect(tb3.priority).toBeCloseTo(1000 + 400 + Math.min(20, (80 * 40) / 100), 2);
+    const tb4 = await poly('TB4'); // outside every village: flagged, no bonus; min(20, 2500/100)
+    expect(tb4.priority).toBeCloseTo(20, 2);
   });
 
   it('answers GET /api/polygons with filters and GET /api/polygons/:id with the detail', async () => {

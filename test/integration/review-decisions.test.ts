@@ -226,7 +226,7 @@ describeEachDb('review decisions', (backend) => {
     }));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.case).toMatchObject({ created: true });
-    expect(r.body.case.number).toMatch(/^吉安违建〔2021〕第\d+号$/);
+    expect(r.body.case.number).toMatch(/^吉安违建〔\d{4}〕第\d+号$/); // the year of registration (issue 13 rule 7)
     const c = await A.get(`/api/cases/${r.body.case.id}`);
     expect(c.body.village).toBe('吉安村');
     expect(c.body.polygons.map((p: { id: number }) => p.id)).toEqual([id]);

@@ -45,6 +45,7 @@ export interface Client {
   get<T = any>(path: string): Promise<Reply<T>>;
   post<T = any>(path: string, body?: unknown): Promise<Reply<T>>;
   patch<T = any>(path: string, body?: unknown): Promise<Reply<T>>;
+  put<T = any>(path: string, body?: unknown): Promise<Reply<T>>;
 }
 
 export async function startApp(db: Db): Promise<Api> {
@@ -77,6 +78,7 @@ export async function startApp(db: Db): Promise<Api> {
         get: (path) => c('GET', path),
         post: (path, body) => c('POST', path, body ?? {}),
         patch: (path, body) => c('PATCH', path, body ?? {}),
+        put: (path, body) => c('PUT', path, body ?? {}),
       };
     },
     async close() {
@@ -116,4 +118,21 @@ export async function statusOf(q: Queryable, id: number) {
   return (await q.query<{ status: string; version: number }>(
     'SELECT status, version FROM survey_polygon WHERE region_code = $1 AND id = $2', [REGION, id],
   )).rows[0];
+}
+
+/**
+ * A photo of the case: a new polygon of the village, linked to the case by `client` (a real decision), with
+ * an evidence row inserted directly (the photo upload itself is tested in field-evidence). Returns the
+ * evidence id, for a step's photo_ids.
+ */
+export async function casePhoto(q: Queryable, client: Client, caseId: number, village = '吉安村'): Promise<number> {
+  const [pid] = await seedPolygons(q, 1, village, 'PH');
+  const r = await client.post(`/api/polygons/${pid}/decisions`, { action: 'link', version: 1, case_id: caseId, request_id: uuid() });
+  if (r.status !== 200) throw new Error(`casePhoto: link ${r.status} ${JSON.stringify(r.body)}`);
+  const e = await q.query<{ id: number }>(
+    `INSERT INTO evidence (region_code, polygon_id, sha256, mime, bytes, user_id, username)
+     VALUES ($1, $2, $3, 'image/jpeg', 1000, 1, 'test') RETURNING id`,
+    [REGION, pid, randomUUID().replaceAll('-', '').padEnd(64, '0')],
+  );
+  return Number(e.rows[0].id);
 }

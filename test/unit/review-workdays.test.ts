@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  addDays, addWorkdays, CALENDAR_YEARS, calendarCovers, dayNote, isWorkday, today, weekday,
+  addDays, addWorkdays, CALENDAR_YEARS, calendarCovers, dayNote, estimatedHolidays, isWorkday, today, weekday,
 } from '../../server/review/workdays';
 
 describe('working days (Chinese calendar, 调休)', () => {
@@ -86,5 +86,44 @@ describe('working days (Chinese calendar, 调休)', () => {
       n++;
     }
     expect(n).toBeGreaterThan(365 * 22);
+  });
+
+  describe('beyond the published calendar: statutory holidays estimated (issue 13 rule 8)', () => {
+    const next = CALENDAR_YEARS.last + 1;
+
+    it('estimates the statutory days of the published years right (the estimator checked against them)', () => {
+      // the 2024 放假办法 (4 days of 春节, 2 of 劳动节) applies from 2025: every estimated day is a published holiday
+      for (let y = 2025; y <= CALENDAR_YEARS.last; y++) {
+        const days = estimatedHolidays(y);
+        expect(days.size, String(y)).toBe(13);
+        for (const [d, name] of days) expect(dayNote(d), `${d} ${name}`).toBeDefined();
+        for (const d of days.keys()) expect(isWorkday(d), d).toBe(false);
+      }
+    });
+
+    it('knows 2027’s lunar festivals', () => {
+      const d = estimatedHolidays(2027);
+      expect([...d].filter(([, n]) => n === '春节').map(([k]) => k)).toEqual(['2027-02-05', '2027-02-06', '2027-02-07', '2027-02-08']);
+      expect(d.get('2027-04-05')).toBe('清明节');
+      expect(d.get('2027-06-09')).toBe('端午节');
+      expect(d.get('2027-09-15')).toBe('中秋节');
+      expect(d.get('2027-10-03')).toBe('国庆节');
+    });
+
+    it('skips them in deadlines: the last published 12-31 + 1 working day is not New Year’s Day', () => {
+      const got = addWorkdays(`${CALENDAR_YEARS.last}-12-31`, 1);
+      expect(got).not.toBe(`${next}-01-01`);
+      expect(calendarCovers(got)).toBe(false);
+      expect(isWorkday(`${next}-01-01`)).toBe(false);
+      expect(dayNote(`${next}-01-01`)).toBe('元旦（估算）');
+      // a Friday 1/1 (2027): Friday off, then the weekend
+      if (next === 2027) expect(addWorkdays('2026-12-31', 1)).toBe('2027-01-04');
+      // the festivals of the next year are days off
+      for (const d of estimatedHolidays(next).keys()) expect(isWorkday(d), d).toBe(false);
+      // and an ordinary Wednesday is not
+      let wed = `${next}-03-10`;
+      while (weekday(wed) !== 3) wed = addDays(wed, 1);
+      expect(isWorkday(wed)).toBe(true);
+    });
   });
 });

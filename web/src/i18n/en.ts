@@ -66,6 +66,8 @@ export const en: Record<MessageKey, string> = {
   'flag.survey2020': '2020 survey',
 
   'flag.no_village': 'No village',
+  'flag.village_straddle': 'Straddles villages (< 80% in one)',
+  'flag.village_mismatch': 'Delivered village name differs',
 
   'sort.priority': 'By priority',
   'sort.area': 'By area',

@@ -68,6 +68,8 @@ export const zh = {
   'flag.survey2020': '2020 遥感',
 
   'flag.no_village': '无村界',
+  'flag.village_straddle': '跨村（最大占比不足 80%）',
+  'flag.village_mismatch': '村名与计算归属不一致',
 
   'sort.priority': '按优先级',
   'sort.area': '按面积',
