@@ -110,6 +110,8 @@ export interface LedgerColumn {
   dbf: DbfField;
   width: number;
   numFmt?: string;
+  /** a date column of the XLSX (see SheetColumn) */
+  type?: 'date' | 'datetime';
   value: (r: LedgerRow, seq: number, labels: Labels) => string | number | null;
 }
 
@@ -122,7 +124,7 @@ export const LEDGER_COLUMNS: LedgerColumn[] = [
   { key: 'status', header: '状态', dbf: { name: '状态', type: 'C', length: 20 }, width: 12, value: (r) => STATUS_LABELS[r.status]?.zh ?? r.status },
   { key: 'result', header: '处理结果', dbf: { name: '处理结果', type: 'C', length: 80 }, width: 26, value: result },
   { key: 'decided_by', header: '认定人', dbf: { name: '认定人', type: 'C', length: 40 }, width: 12, value: (r) => r.decided_by },
-  { key: 'decided_at', header: '认定时间', dbf: { name: '认定时间', type: 'C', length: 19 }, width: 19, value: (r) => r.decided_at },
+  { key: 'decided_at', header: '认定时间', dbf: { name: '认定时间', type: 'C', length: 19 }, width: 19, type: 'datetime', value: (r) => r.decided_at },
   { key: 'case_number', header: '案件编号', dbf: { name: '案件编号', type: 'C', length: 60 }, width: 24, value: (r) => r.case_number },
   { key: 'party', header: '当事人', dbf: { name: '当事人', type: 'C', length: 100 }, width: 14, value: (r) => r.party },
   { key: 'reason', header: '排除原因', dbf: { name: '排除原因', type: 'C', length: 30 }, width: 14, value: (r) => reasonLabel(r.reason) || null },
