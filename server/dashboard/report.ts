@@ -9,6 +9,7 @@ import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 import { DISMISS_REASON_LABELS, STATUS_LABELS, type Status } from '../review/transitions';
 import { computeCoverage, FLAG_LABELS, PHASE_LABELS } from './coverage';
+import { responsibleFor } from '../villages/register';
 
 const SQL = sqlSet(new URL('./report.sql', import.meta.url), ['frame', 'polygons'] as const);
 
@@ -81,6 +82,7 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
   if (r.scope && !r.scope.includes(r.village)) throw notFound();
   const frame = (await q.query<Frame>(SQL.frame, [r.regionCode, r.village])).rows[0];
   if (!frame || (!frame.has_outline && !frame.polygons)) throw notFound();
+  const responsible = await responsibleFor(q, r.regionCode, r.village);
   const polys = frame.x0 === null ? [] : (await q.query<PolygonRow>(SQL.polygons, [r.regionCode, r.village, frame.x0, frame.y1])).rows;
   const cov = await computeCoverage(q, {
     base: { regionCode: r.regionCode, villageScope: r.scope, village: [r.village] },
@@ -183,6 +185,9 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
 <body>
 <h1>${esc(r.village)}违法建设图斑核查情况报告</h1>
 <div class="sub">${esc(frame.code ? `行政区代码 ${frame.code} · ` : '')}截至 ${esc(today)}${phase ? ` · 当前阶段：${esc(phase.label?.zh)}` : ''}</div>
+<div class="sub responsible">${responsible
+    ? `责任人：${esc(responsible.responsible)}（${esc(responsible.title)}）${responsible.phone ? ` · 联系电话 ${esc(responsible.phone)}` : ''}`
+    : '责任人：名册中未登记'}</div>
 
 <h2>一、核查进度</h2>
 <table class="figures">

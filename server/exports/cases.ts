@@ -50,7 +50,7 @@ type CaseRow = CaseItem & { steps: Map<CaseStep, Step>; codes: string | null; po
 /** Pages of cases with their steps and polygons. */
 async function* casePages(q: Queryable, f: CaseExportFilter): AsyncGenerator<CaseRow[]> {
   for (let offset = 0; ; offset += PAGE) {
-    const { items } = await listCases(q, { ...f, limit: PAGE, offset });
+    const { items } = await listCases(q, { ...f, order: 'asc', limit: PAGE, offset });
     const cases = items as unknown as CaseItem[];
     if (!cases.length) return;
     const ids = cases.map((c) => c.id);

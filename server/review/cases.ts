@@ -13,6 +13,7 @@ import type { Status } from './transitions';
 import { inTx } from './tx';
 import { claim, fingerprint, store } from './idempotency';
 import { addWorkdays, calendarCovers, today } from './workdays';
+import { responsibleFor } from '../villages/register';
 
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
   'next_seq', 'insert_case', 'get_case', 'lock_case', 'share_case', 'case_steps', 'case_polygons',
@@ -116,7 +117,9 @@ export async function getCase(q: Queryable, regionCode: string, id: number, scop
       deadline_estimated: s.deadline !== null && !calendarCovers(s.deadline),
     }));
   const polygons = (await q.query(SQL.case_polygons, [regionCode, id])).rows;
-  return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons };
+  // who answers for the village (village register, issue 14.3); null when the register has no row
+  const responsible = await responsibleFor(q, regionCode, c.village);
+  return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons, responsible };
 }
 
 export interface CaseFilter {
@@ -128,6 +131,8 @@ export interface CaseFilter {
   overdue?: boolean;
   asOf: string;
   q?: string;
+  /** by number: newest first (the list, default) or oldest first (the case ledger: 序号 1 = the first case) */
+  order?: 'asc' | 'desc';
   limit: number;
   offset: number;
 }
@@ -171,7 +176,7 @@ export async function listCases(q: Queryable, f: CaseFilter) {
             (SELECT count(*)::int FROM case_polygon cp
              WHERE cp.region_code = c.region_code AND cp.case_id = c.id AND cp.unlinked_at IS NULL) AS polygon_count
      FROM enforcement_case c WHERE ${w}
-     ORDER BY c.year DESC, c.seq DESC LIMIT ${f.limit} OFFSET ${f.offset}`,
+     ORDER BY c.year ${f.order === 'asc' ? 'ASC' : 'DESC'}, c.seq ${f.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${f.limit} OFFSET ${f.offset}`,
     params,
   );
   return { total, items: rows.rows };

@@ -238,6 +238,8 @@ export const CaseOut = z.object({
     id: z.number().int(), code: z.string(), survey: z.string(), status: StatusEnum, version: z.number().int(),
     village: z.string().nullable(), area_m2: z.number(), linked_at: z.iso.datetime(), linked_by_name: z.string(), is_open: z.boolean(),
   })),
+  responsible: z.object({ village: z.string(), responsible: z.string(), title: z.string(), phone: z.string().nullable() }).nullable()
+    .describe('who answers for the case\'s village (village register: 村（居）书记 or named person); null when not registered'),
 });
 
 export const CaseListOut = z.object({
