@@ -16,6 +16,7 @@ import { authRoutes } from './routes/auth';
 import { queueCountRoutes } from './routes/queue-counts';
 import { webRoutes } from './routes/web';
 import { dashboardRoutes } from './routes/dashboard';
+import { villageRoutes } from './routes/villages';
 import { exportRoutes } from './routes/exports';
 import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
@@ -85,6 +86,7 @@ export function createApp(o: AppOptions) {
   app.use(reviewRoutes(ctx));
   app.use(importRoutes(ctx));
   app.use(dashboardRoutes(ctx));
+  app.use(villageRoutes(ctx));
   app.use(exportRoutes(ctx));
   app.use(ogcRoutes(ctx));
   app.use(adminRoutes(ctx));

@@ -26,12 +26,14 @@ FROM box
 
 -- name: polygons
 -- $1 region, $2 village name, $3 x0, $4 y1 (the frame's top-left corner). Every polygon of the village
--- with its decision (view polygon_decision) and case number, in code order.
+-- with its decision (view polygon_decision) and case number, in code order; the label point (lx, ly), the
+-- polygon's east edge and extent (a polygon smaller than its number gets the number beside it).
 SELECT p.id, p.code, p.status, p.area_m2, p.area_m2 / (10000.0 / 15) AS area_mu, p.flags,
        d.decided_by, to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS decided_at,
        d.reason, c.number AS case_number,
        ST_AsSVG(ST_Translate(p.geom, -$3::float8, -$4::float8), 0, 2) AS svg,
-       ST_X(ST_PointOnSurface(p.geom)) - $3::float8 AS lx, $4::float8 - ST_Y(ST_PointOnSurface(p.geom)) AS ly
+       ST_X(ST_PointOnSurface(p.geom)) - $3::float8 AS lx, $4::float8 - ST_Y(ST_PointOnSurface(p.geom)) AS ly,
+       ST_XMax(p.geom) - $3::float8 AS right_x, ST_XMax(p.geom) - ST_XMin(p.geom) AS span_x, ST_YMax(p.geom) - ST_YMin(p.geom) AS span_y
 FROM survey_polygon p
 LEFT JOIN LATERAL (
   SELECT d.decided_by, d.decided_at, d.reason, d.case_id FROM polygon_decision d

@@ -9,6 +9,7 @@ import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 import { DISMISS_REASON_LABELS, STATUS_LABELS, type Status } from '../review/transitions';
 import { computeCoverage, FLAG_LABELS, PHASE_LABELS } from './coverage';
+import { responsibleFor } from '../villages/register';
 
 const SQL = sqlSet(new URL('./report.sql', import.meta.url), ['frame', 'polygons'] as const);
 
@@ -50,6 +51,9 @@ interface PolygonRow {
   svg: string;
   lx: number;
   ly: number;
+  right_x: number;
+  span_x: number;
+  span_y: number;
 }
 
 export interface ReportInput {
@@ -61,14 +65,24 @@ export interface ReportInput {
   year?: number;
 }
 
-/** Map width in SVG units; the page scales it to the A4 text width. */
-const MAP_W = 1000;
+/**
+ * The map's largest printed size (mm): the A4 text width, and a height that leaves the map on one page
+ * with its heading, legend and caption. Every size on the map (label text, lines, the scale bar) is given
+ * in printed points and converted to map units with the map's printed scale, so the row numbers print at
+ * MAP_LABEL_PT whatever the village's extent.
+ */
+const MAP_MAX_MM = { w: 182, h: 165 };
+export const MAP_LABEL_PT = 7.5;
+/** beyond this many polygons the numbers would cover the map: the caption says so instead */
+const MAX_LABELS = 400;
+const MM_PER_PT = 25.4 / 72;
 
 export async function villageReport(q: Queryable, r: ReportInput): Promise<string> {
   const notFound = () => new AppError('not_found', `No village ${r.village}`, `没有村（社区）“${r.village}”`, 404);
   if (r.scope && !r.scope.includes(r.village)) throw notFound();
   const frame = (await q.query<Frame>(SQL.frame, [r.regionCode, r.village])).rows[0];
   if (!frame || (!frame.has_outline && !frame.polygons)) throw notFound();
+  const responsible = await responsibleFor(q, r.regionCode, r.village);
   const polys = frame.x0 === null ? [] : (await q.query<PolygonRow>(SQL.polygons, [r.regionCode, r.village, frame.x0, frame.y1])).rows;
   const cov = await computeCoverage(q, {
     base: { regionCode: r.regionCode, villageScope: r.scope, village: [r.village] },
@@ -78,21 +92,36 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
     workSrid: r.workSrid,
   });
 
-  // ---- map
+  // ---- map: user units are metres of the work CRS; mmPerUnit is the printed scale
   const w = Math.max(frame.width ?? 1, 1);
   const h = Math.max(frame.height ?? 1, 1);
   const pad = Math.max(w, h) * 0.03;
-  const scale = MAP_W / (w + 2 * pad);
-  const mapH = Math.round((h + 2 * pad) * scale);
-  const stroke = (px: number) => (px / scale).toFixed(2);
-  const labels = polys.length <= 400;
-  const map = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${-pad} ${-pad} ${w + 2 * pad} ${h + 2 * pad}" width="100%" role="img" aria-label="${esc(r.village)}图斑分布图">
-  <rect x="${-pad}" y="${-pad}" width="${w + 2 * pad}" height="${h + 2 * pad}" fill="#fff"/>
-  ${frame.outline_svg ? `<path d="${frame.outline_svg}" fill="#f8fafc" stroke="#334155" stroke-width="${stroke(2)}" stroke-dasharray="${stroke(8)} ${stroke(4)}" fill-rule="evenodd"/>` : ''}
-  ${polys.map((p) => `<path d="${p.svg}" fill="${STATUS_COLOURS[p.status]}" fill-opacity="0.75" stroke="${STATUS_COLOURS[p.status]}" stroke-width="${stroke(1.5)}" fill-rule="evenodd"><title>${esc(p.code)} ${esc(STATUS_LABELS[p.status]?.zh)}</title></path>`).join('\n  ')}
-  ${labels ? polys.map((p, i) => `<text x="${p.lx.toFixed(1)}" y="${p.ly.toFixed(1)}" font-size="${stroke(11)}" text-anchor="middle" dominant-baseline="middle" fill="#111" stroke="#fff" stroke-width="${stroke(2.5)}" paint-order="stroke">${i + 1}</text>`).join('\n  ') : ''}
-  ${scaleBar(w, h, pad, scale)}
-  ${northArrow(w, pad, scale)}
+  const W = w + 2 * pad;
+  const H = h + 2 * pad;
+  const mmPerUnit = Math.min(MAP_MAX_MM.w / W, MAP_MAX_MM.h / H);
+  /** a printed size in points as map units */
+  const pt = (x: number) => ((x * MM_PER_PT) / mmPerUnit).toFixed(2);
+  const labels = polys.length <= MAX_LABELS;
+  /**
+   * The row number on the polygon; beside it (east, text starting after the edge) when the polygon is
+   * not at least twice its number's size, which would hide it.
+   */
+  const label = (p: PolygonRow, n: number) => {
+    const textW = Number(pt(MAP_LABEL_PT * 0.6 * String(n).length));
+    const small = p.span_x < 2 * textW || p.span_y < 2 * Number(pt(MAP_LABEL_PT));
+    return small
+      ? `<text x="${(p.right_x + Number(pt(1.5))).toFixed(1)}" y="${p.ly.toFixed(1)}" text-anchor="start">${n}</text>`
+      : `<text x="${p.lx.toFixed(1)}" y="${p.ly.toFixed(1)}">${n}</text>`;
+  };
+  const map = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${-pad} ${-pad} ${W} ${H}" width="${(W * mmPerUnit).toFixed(1)}mm" height="${(H * mmPerUnit).toFixed(1)}mm" role="img" aria-label="${esc(r.village)}图斑分布图">
+  <rect x="${-pad}" y="${-pad}" width="${W}" height="${H}" fill="#fff"/>
+  ${frame.outline_svg ? `<path d="${frame.outline_svg}" fill="#f8fafc" stroke="#334155" stroke-width="${pt(1)}" stroke-dasharray="${pt(4)} ${pt(2)}" fill-rule="evenodd"/>` : ''}
+  ${polys.map((p) => `<path d="${p.svg}" fill="${STATUS_COLOURS[p.status]}" fill-opacity="0.75" stroke="${STATUS_COLOURS[p.status]}" stroke-width="${pt(0.75)}" fill-rule="evenodd"><title>${esc(p.code)} ${esc(STATUS_LABELS[p.status]?.zh)}</title></path>`).join('\n  ')}
+  ${labels ? `<g class="labels" font-size="${pt(MAP_LABEL_PT)}" font-weight="700" text-anchor="middle" dominant-baseline="central" fill="#111" stroke="#fff" stroke-width="${pt(2)}" stroke-linejoin="round" paint-order="stroke">
+  ${polys.map((p, i) => label(p, i + 1)).join('\n  ')}
+  </g>` : ''}
+  ${scaleBar(w, h, pad, pt)}
+  ${northArrow(w, pad, pt)}
 </svg>`;
 
   const legend = (Object.keys(STATUS_COLOURS) as Status[])
@@ -109,7 +138,7 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
 
   const rows = polys.map((p, i) => `<tr>
       <td class="n">${i + 1}</td><td>${esc(p.code)}</td><td class="n">${num(p.area_m2)}</td><td class="n">${num(p.area_mu, 3)}</td>
-      <td><i class="dot" style="background:${STATUS_COLOURS[p.status]}"></i>${esc(STATUS_LABELS[p.status]?.zh ?? p.status)}</td>
+      <td class="s"><i class="dot" style="background:${STATUS_COLOURS[p.status]}"></i>${esc(STATUS_LABELS[p.status]?.zh ?? p.status)}</td>
       <td>${esc(p.flags.map((f) => FLAG_LABELS[f]?.zh ?? f).join('、'))}</td>
       <td>${esc(p.decided_by)}</td><td>${esc(p.decided_at)}</td><td>${esc(p.case_number)}</td>
       <td>${esc(p.reason ? (DISMISS_REASON_LABELS as Record<string, { zh: string }>)[p.reason]?.zh ?? p.reason : '')}</td>
@@ -138,9 +167,11 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
   th { background: #f1f5f9; font-weight: 600; }
   thead { display: table-header-group; }
   tr { page-break-inside: avoid; }
+  td.s { white-space: nowrap; }
   td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .figures td:first-child { width: 45%; }
-  .map { border: 0.5pt solid #888; page-break-inside: avoid; }
+  .map { border: 0.5pt solid #888; page-break-inside: avoid; text-align: center; line-height: 0; }
+  .map svg { display: inline-block; max-width: 100%; height: auto; }
   .legend { font-size: 9pt; margin: 1.5mm 0 0; }
   .key { margin-right: 4mm; white-space: nowrap; }
   .key i, i.dot { display: inline-block; width: 3mm; height: 3mm; margin-right: 1mm; vertical-align: -0.4mm; }
@@ -154,6 +185,9 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
 <body>
 <h1>${esc(r.village)}违法建设图斑核查情况报告</h1>
 <div class="sub">${esc(frame.code ? `行政区代码 ${frame.code} · ` : '')}截至 ${esc(today)}${phase ? ` · 当前阶段：${esc(phase.label?.zh)}` : ''}</div>
+<div class="sub responsible">${responsible
+    ? `责任人：${esc(responsible.responsible)}（${esc(responsible.title)}）${responsible.phone ? ` · 联系电话 ${esc(responsible.phone)}` : ''}`
+    : '责任人：名册中未登记'}</div>
 
 <h2>一、核查进度</h2>
 <table class="figures">
@@ -174,7 +208,7 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
 <h2>二、图斑分布图</h2>
 <div class="map">${map}</div>
 <div class="legend">${legend}</div>
-<p class="note">坐标系 EPSG:${r.workSrid}（CGCS2000 高斯-克吕格投影），图上数字为下表序号。${frame.has_outline ? '虚线为村（社区）界。' : '无村界数据。'}</p>
+<p class="note">坐标系 EPSG:${r.workSrid}（CGCS2000 高斯-克吕格投影），${labels ? '图上数字为下表序号。' : `图斑超过 ${MAX_LABELS} 个，图上不标序号。`}${frame.has_outline ? '虚线为村（社区）界。' : '无村界数据。'}</p>
 
 <h2>三、图斑清单</h2>
 <table>
@@ -195,22 +229,42 @@ ${rows || '<tr><td colspan="10">本村（社区）无图斑。</td></tr>'}
 </html>`;
 }
 
-function scaleBar(w: number, h: number, pad: number, scale: number): string {
+function scaleBar(w: number, h: number, pad: number, pt: (x: number) => string): string {
   // a round length near a fifth of the map width
   const target = (w + 2 * pad) / 5;
   const pow = 10 ** Math.floor(Math.log10(target));
   const len = [5, 2, 1].map((k) => k * pow).find((x) => x <= target) ?? pow;
   const x = -pad + (w + 2 * pad) * 0.04;
   const y = h + pad * 0.5;
-  const t = (px: number) => px / scale;
-  return `<g font-size="${t(11)}" fill="#111"><rect x="${x}" y="${y - t(4)}" width="${len}" height="${t(4)}" fill="#111"/>
-    <text x="${x + len / 2}" y="${y - t(8)}" text-anchor="middle">${len >= 1000 ? `${len / 1000} km` : `${len} m`}</text></g>`;
+  const u = (p: number) => Number(pt(p));
+  return `<g font-size="${pt(8)}" fill="#111"><rect x="${x}" y="${y - u(2.5)}" width="${len}" height="${pt(2.5)}" fill="#111"/>
+    <text x="${x + len / 2}" y="${y - u(4.5)}" text-anchor="middle">${len >= 1000 ? `${len / 1000} km` : `${len} m`}</text></g>`;
 }
 
-function northArrow(w: number, pad: number, scale: number): string {
-  const t = (px: number) => px / scale;
+function northArrow(w: number, pad: number, pt: (x: number) => string): string {
+  const u = (p: number) => Number(pt(p));
   const x = w + pad * 0.3;
   const y = -pad * 0.2;
-  return `<g fill="#111"><path d="M ${x} ${y} l ${t(-7)} ${t(20)} l ${t(7)} ${t(-5)} l ${t(7)} ${t(5)} Z"/>
-    <text x="${x}" y="${y + t(34)}" font-size="${t(12)}" text-anchor="middle">北</text></g>`;
+  return `<g fill="#111"><path d="M ${x} ${y} l ${u(-5)} ${u(14)} l ${u(5)} ${u(-3.5)} l ${u(5)} ${u(3.5)} Z"/>
+    <text x="${x}" y="${y + u(24)}" font-size="${pt(9)}" text-anchor="middle">北</text></g>`;
+}
+
+/**
+ * The report's own error page (a person followed a link or typed a name; raw JSON would mean nothing to
+ * them): the same error in Chinese and English, and the way back.
+ */
+export function reportErrorPage(e: AppError): string {
+  const title = e.status === 404 ? '未找到报告 / Report not found' : '无法生成报告 / Cannot show the report';
+  return `<!doctype html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
+<style>body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; max-width: 40em; margin: 15vh auto; padding: 0 1em; color: #111; line-height: 1.6; }
+h1 { font-size: 1.4em; } .en { color: #555; } a { color: #1d4ed8; }</style></head>
+<body>
+<h1>${esc(title)}</h1>
+<p>${esc(e.message_zh)}</p>
+<p class="en" lang="en">${esc(e.message)}</p>
+<p><a href="/">返回首页</a> · <a href="/" lang="en">Back to the start page</a></p>
+</body>
+</html>`;
 }

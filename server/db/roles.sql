@@ -40,6 +40,8 @@ GRANT SELECT, INSERT, UPDATE ON case_counter, enforcement_case, case_polygon, ca
 -- target is set by an admin (migration 009)
 GRANT SELECT ON priority_weight TO {{runtime}};
 GRANT SELECT, INSERT, UPDATE ON demolition_target TO {{runtime}};
+-- the village register (migration 010): who answers for each village, kept by admins
+GRANT SELECT, INSERT, UPDATE, DELETE ON village_register TO {{runtime}};
 -- idempotent decisions (server/review/idempotency.sql)
 GRANT SELECT, INSERT, UPDATE ON decision_request TO {{runtime}};
 -- quality check (server/dashboard/qc.sql): a verdict is written into its item

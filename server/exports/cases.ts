@@ -50,7 +50,7 @@ type CaseRow = CaseItem & { steps: Map<CaseStep, Step>; codes: string | null; po
 /** Pages of cases with their steps and polygons. */
 async function* casePages(q: Queryable, f: CaseExportFilter): AsyncGenerator<CaseRow[]> {
   for (let offset = 0; ; offset += PAGE) {
-    const { items } = await listCases(q, { ...f, limit: PAGE, offset });
+    const { items } = await listCases(q, { ...f, order: 'asc', limit: PAGE, offset });
     const cases = items as unknown as CaseItem[];
     if (!cases.length) return;
     const ids = cases.map((c) => c.id);
@@ -84,13 +84,15 @@ interface Column {
   header: string;
   width: number;
   numFmt?: string;
+  /** a date column of the XLSX (see SheetColumn) */
+  type?: 'date';
   value: (c: CaseRow, seq: number) => string | number | null;
 }
 
 const stepColumns: Column[] = CASE_STEPS.flatMap((s): Column[] => [
-  ...(s === 'utility_notice' ? [{ header: `${CASE_STEP_LABELS[s].zh}：通知日期`, width: 14, value: (c: CaseRow) => c.steps.get(s)?.started_on ?? null }] : []),
-  ...(s !== 'outcome' ? [{ header: `${CASE_STEP_LABELS[s].zh}：期限`, width: 14, value: (c: CaseRow) => c.steps.get(s)?.deadline ?? null }] : []),
-  { header: `${CASE_STEP_LABELS[s].zh}：完成日期`, width: 14, value: (c: CaseRow) => c.steps.get(s)?.done_on ?? null },
+  ...(s === 'utility_notice' ? [{ header: `${CASE_STEP_LABELS[s].zh}：通知日期`, width: 14, type: 'date' as const, value: (c: CaseRow) => c.steps.get(s)?.started_on ?? null }] : []),
+  ...(s !== 'outcome' ? [{ header: `${CASE_STEP_LABELS[s].zh}：期限`, width: 14, type: 'date' as const, value: (c: CaseRow) => c.steps.get(s)?.deadline ?? null }] : []),
+  { header: `${CASE_STEP_LABELS[s].zh}：完成日期`, width: 14, type: 'date', value: (c: CaseRow) => c.steps.get(s)?.done_on ?? null },
 ]);
 
 export const CASE_COLUMNS: Column[] = [
@@ -100,10 +102,10 @@ export const CASE_COLUMNS: Column[] = [
   { header: '地址', width: 26, value: (c) => c.address },
   { header: '村（社区）', width: 14, value: (c) => c.village },
   { header: '类型', width: 8, value: (c) => KIND[c.kind] ?? c.kind },
-  { header: '发现日期', width: 12, value: (c) => c.discovered_on },
+  { header: '发现日期', width: 12, type: 'date', value: (c) => c.discovered_on },
   { header: '案件状态', width: 10, value: (c) => (c.status === 'open' ? '办理中' : '已结案') },
   { header: '处理结果', width: 10, value: (c) => (c.outcome ? OUTCOME[c.outcome] : null) },
-  { header: '结案日期', width: 12, value: (c) => c.outcome_at },
+  { header: '结案日期', width: 12, type: 'date', value: (c) => c.outcome_at },
   { header: '拆除面积（平方米）', width: 14, numFmt: '0.00', value: (c) => c.outcome_m2 },
   { header: '图斑数', width: 8, value: (c) => c.polygon_count },
   { header: '图斑编号', width: 30, value: (c) => c.codes },
@@ -111,7 +113,7 @@ export const CASE_COLUMNS: Column[] = [
   ...stepColumns,
   { header: '是否逾期', width: 9, value: (c) => (c.overdue ? '是' : '否') },
   { header: '逾期步骤', width: 26, value: (c) => c.overdue_steps.map((s) => CASE_STEP_LABELS[s]?.zh ?? s).join('、') || null },
-  { header: '最近期限', width: 12, value: (c) => c.next_deadline },
+  { header: '最近期限', width: 12, type: 'date', value: (c) => c.next_deadline },
   // beyond the published holiday calendar the holidays are estimated (issue 13 rule 8)
   {
     header: '估算期限的步骤', width: 20,

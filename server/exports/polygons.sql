@@ -6,16 +6,30 @@
 -- statement's own.
 
 -- name: ledger_page
--- $1 last id of the previous page (0 first), $2 page size, $3 with geometry (bool): GeoJSON in the work
--- CRS, full precision, for the shapefile. The decision (认定人, 认定时间, reason, case) is the one the
--- polygon is at (view polygon_decision), only for polygons with an outcome. The filter's values from $4 on.
+-- $1 last id of the previous page (0 first), $2 page size, $3 geometry SRID (0: none; the work SRID for
+-- the shapefile, full precision; 4326 for the Chinese-named GeoJSON, 7 decimals). The decision (认定人,
+-- 认定时间, reason, case) is the one the polygon is at (view polygon_decision), only for polygons with an
+-- outcome. What a town office expects beside it (issue 14.3): the delivered attributes (变化类型, 前时相,
+-- 后时相, 面积 as delivered), a centre point in CGCS2000 longitude/latitude (EPSG:4490), the last field
+-- finding, the case's outcome and next open deadline, and the village's responsible person (village_register).
+-- The filter's values from $4 on.
 SELECT p.id, p.code, p.survey, p.village_name AS village, p.area_m2, p.area_m2 / (10000.0 / 15) AS area_mu,
        p.flags, p.status,
+       p.attrs ->> '变化类型' AS change_type, p.attrs ->> '前时相' AS before_date, p.attrs ->> '后时相' AS after_date,
+       CASE WHEN jsonb_typeof(p.attrs -> '面积') = 'number' THEN (p.attrs ->> '面积')::float8 END AS delivered_m2,
+       ST_X(ST_Transform(ST_PointOnSurface(p.geom), 4490)) AS center_lon, ST_Y(ST_Transform(ST_PointOnSurface(p.geom), 4490)) AS center_lat,
        d.decided_by,
        to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS decided_at,
        d.reason, d.note,
        c.number AS case_number, c.party, c.status AS case_status, c.outcome AS case_outcome, c.outcome_m2 AS case_outcome_m2,
-       CASE WHEN $3::boolean THEN ST_AsGeoJSON(p.geom, 9) END AS geometry
+       c.outcome_at::text AS case_outcome_at,
+       (SELECT min(s.deadline)::text FROM case_step s
+        WHERE s.region_code = c.region_code AND s.case_id = c.id AND c.status = 'open' AND s.done_on IS NULL) AS next_deadline,
+       f.finding, f.finding_note, f.finding_by, to_char(f.received_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS finding_on,
+       vr.responsible, vr.title AS responsible_title, vr.phone AS responsible_phone,
+       CASE WHEN $3::int = 0 THEN NULL
+            WHEN $3::int = ST_SRID(p.geom) THEN ST_AsGeoJSON(p.geom, 9)
+            ELSE ST_AsGeoJSON(ST_Transform(p.geom, $3::int), 7) END AS geometry
 FROM survey_polygon p
 LEFT JOIN LATERAL (
   SELECT d.decided_by, d.decided_at, d.reason, d.note, d.case_id
@@ -24,6 +38,12 @@ LEFT JOIN LATERAL (
     AND p.status IN ('verified', 'linked', 'dismissed')
 ) d ON true
 LEFT JOIN enforcement_case c ON c.region_code = p.region_code AND c.id = d.case_id
+LEFT JOIN LATERAL (
+  SELECT ff.finding, ff.note AS finding_note, ff.username AS finding_by, ff.received_at
+  FROM field_finding ff WHERE ff.region_code = p.region_code AND ff.polygon_id = p.id
+  ORDER BY ff.id DESC LIMIT 1
+) f ON true
+LEFT JOIN village_register vr ON vr.region_code = p.region_code AND vr.village = p.village_name
 WHERE /*polygon_filter*/ AND p.id > $1::bigint
 ORDER BY p.id
 LIMIT $2::int

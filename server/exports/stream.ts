@@ -103,10 +103,45 @@ export interface SheetColumn {
   header: string;
   width: number;
   numFmt?: string;
+  /**
+   * 'date' / 'datetime': the value is text `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` in Beijing time, written
+   * as a real Excel date (a serial number with a date format) so spreadsheets sort and filter it and GDAL
+   * types the column Date / DateTime. Other values: numbers as numbers, text as text.
+   */
+  type?: 'date' | 'datetime';
+}
+
+export const DATE_FMT = 'yyyy-mm-dd';
+export const DATETIME_FMT = 'yyyy-mm-dd hh:mm:ss';
+
+/**
+ * A Beijing wall-clock text as the Date exceljs writes as that same wall-clock serial (Excel dates carry
+ * no time zone: exceljs converts the Date's UTC fields). null when the text is no such date.
+ */
+export function excelDate(text: unknown): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(String(text ?? ''));
+  if (!m) return null;
+  const [, y, mo, d, h = '0', mi = '0', s = '0'] = m;
+  return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s));
 }
 
 /**
- * One landscape A4 sheet, header row frozen, streamed page by page (exceljs's streaming writer, no shared
+ * One XLSX cell: text as an inline string (t="inlineStr": a string cell that readers such as GDAL/QGIS
+ * take as text, where exceljs's plain strings without the shared-string table come out as formula-result
+ * cells, t="str", which GDAL does not count as text, so it missed the header row), numbers as numbers,
+ * dates of a date column as dates. Inline rather than shared strings: a shared-string table is held in
+ * memory until the end, inline strings stream.
+ */
+export function xlsxCell(v: unknown, col?: SheetColumn): ExcelJS.CellValue {
+  if (v === null || v === undefined || v === '') return null;
+  if (col?.type && typeof v === 'string') return excelDate(v) ?? { richText: [{ text: v }] };
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (v instanceof Date) return v;
+  return { richText: [{ text: String(v) }] };
+}
+
+/**
+ * One landscape A4 sheet, header row frozen, streamed page by page (exceljs's streaming writer, inline
  * strings: nothing of the whole table is held). Returns the number of rows written.
  */
 export async function streamXlsx(res: Response, sheet: string, columns: SheetColumn[], pages: AsyncIterable<unknown[][]>): Promise<number> {
@@ -117,14 +152,16 @@ export async function streamXlsx(res: Response, sheet: string, columns: SheetCol
     views: [{ state: 'frozen', ySplit: 1 }],
     pageSetup: { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 },
   });
-  ws.columns = columns.map((c) => ({ width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
-  const head = ws.addRow(columns.map((c) => c.header));
+  const fmt = (c: SheetColumn) => c.numFmt ?? (c.type === 'date' ? DATE_FMT : c.type === 'datetime' ? DATETIME_FMT : undefined);
+  ws.columns = columns.map((c) => ({ width: c.width, style: fmt(c) ? { numFmt: fmt(c) } : {} }));
+  // the header: all text, so that GDAL (first row all strings, the next one not) takes it as field names
+  const head = ws.addRow(columns.map((c) => xlsxCell(c.header)));
   head.font = { bold: true };
   head.alignment = { vertical: 'middle', horizontal: 'center', wrapText: true };
   head.commit();
   let n = 0;
   for await (const rows of pages) {
-    for (const cells of rows) ws.addRow(cells).commit();
+    for (const cells of rows) ws.addRow(cells.map((v, i) => xlsxCell(v, columns[i]))).commit();
     n += rows.length;
     await sink.drained();
   }

@@ -13,6 +13,7 @@ import type { Status } from './transitions';
 import { inTx } from './tx';
 import { claim, fingerprint, store } from './idempotency';
 import { addWorkdays, calendarCovers, today } from './workdays';
+import { responsibleFor } from '../villages/register';
 
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
   'next_seq', 'insert_case', 'get_case', 'lock_case', 'share_case', 'case_steps', 'case_polygons',
@@ -137,7 +138,9 @@ export async function getCase(q: Queryable, regionCode: string, id: number, scop
       deadline_estimated: isEstimate(s.deadline),
     }));
   const polygons = (await q.query(SQL.case_polygons, [regionCode, id, scope ?? null])).rows;
-  return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons };
+  // who answers for the village (village register, issue 14.3); null when the register has no row
+  const responsible = await responsibleFor(q, regionCode, c.village);
+  return { ...c, overdue: steps.some((s) => s.overdue), steps, polygons, responsible };
 }
 
 /** Photos of the case's polygons (the caller's villages only), for the detail and for a step's photos. */
@@ -162,6 +165,8 @@ export interface CaseFilter {
   overdue?: boolean;
   asOf: string;
   q?: string;
+  /** by number: newest first (the list, default) or oldest first (the case ledger: 序号 1 = the first case) */
+  order?: 'asc' | 'desc';
   limit: number;
   offset: number;
 }
@@ -219,7 +224,7 @@ export async function listCases(q: Queryable, f: CaseFilter) {
        LIMIT 1
      ) nd ON true
      WHERE ${w}
-     ORDER BY c.year DESC, c.seq DESC LIMIT ${f.limit} OFFSET ${f.offset}`,
+     ORDER BY c.year ${f.order === 'asc' ? 'ASC' : 'DESC'}, c.seq ${f.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${f.limit} OFFSET ${f.offset}`,
     params,
   );
   const items = rows.rows.map((r) => ({ ...r, next_deadline_estimated: isEstimate(r.next_deadline as string | null) }));

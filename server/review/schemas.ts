@@ -280,6 +280,8 @@ export const CaseOut = z.object({
     village: z.string().nullable(), area_m2: z.number(), linked_at: z.iso.datetime(), linked_by_name: z.string(), is_open: z.boolean(),
     geometry: z.unknown().describe('GeoJSON (EPSG:4326), for the case map'),
   })).describe('only the polygons in the caller’s villages'),
+  responsible: z.object({ village: z.string(), responsible: z.string(), title: z.string(), phone: z.string().nullable() }).nullable()
+    .describe('who answers for the case\'s village (village register: 村（居）书记 or named person); null when not registered'),
 });
 
 export const CaseListOut = z.object({

@@ -8,12 +8,12 @@ import { CoverageQuery, computeCoverage } from '../dashboard/coverage';
 import { toQuery, type BaseFilter } from '../dashboard/filters';
 import { overdue } from '../dashboard/overdue';
 import { createSample, getSample, listSamples, NewSample, recordVerdict, VerdictBody } from '../dashboard/qc';
-import { villageReport } from '../dashboard/report';
+import { reportErrorPage, villageReport } from '../dashboard/report';
 import { villageChoropleth, villageOutlines } from '../dashboard/villages';
 import { IdParam } from '../review/schemas';
 import { DateString } from '../review/schemas';
 import { today } from '../review/workdays';
-import { AppError } from '../errors';
+import { AppError, isAppError } from '../errors';
 
 /** who reads the dashboard figures */
 const DASHBOARD = ['admin', 'analyst', 'reviewer'] as const;
@@ -176,11 +176,20 @@ export function dashboardRoutes(ctx: AppContext) {
     params: z.object({ name: z.string().min(1).max(100) }), responseType: 'text/html',
   }, async (req, res) => {
     const name = z.string().trim().min(1).max(100).parse(req.params.name);
-    const html = await villageReport(ctx.db, {
-      regionCode: region, village: name, scope: villageScope(req), workSrid: srid, asOf: new Date(), year: ctx.config.campaignYear,
-    });
     res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
     res.set('Cache-Control', 'private, no-store');
+    let html: string;
+    try {
+      html = await villageReport(ctx.db, {
+        regionCode: region, village: name, scope: villageScope(req), workSrid: srid, asOf: new Date(), year: ctx.config.campaignYear,
+      });
+    } catch (e) {
+      // a person opened the page: an unknown village is an HTML page in both languages (a JSON client,
+      // Accept: application/json, still gets the error shape)
+      if (!isAppError(e) || e.status !== 404 || req.accepts(['html', 'json']) !== 'html') throw e;
+      res.status(404).type('html').send(reportErrorPage(e));
+      return;
+    }
     res.type('html').send(html);
   });
 

@@ -20,6 +20,7 @@
  *   R1    东村     frontage           1, removed by 2       status verified, never counts
  */
 import { randomUUID } from 'node:crypto';
+import ExcelJS from 'exceljs';
 import { expect } from 'vitest';
 import type { Queryable } from '../../server/db/types';
 import type { Client, TestApp, UserClient } from '../helpers/api';
@@ -152,3 +153,22 @@ export function csvRows(text: string): string[][] {
   });
 }
 
+
+/** A cell as exceljs reads it, with inline/rich text flattened to its string (exceljs keeps the runs). */
+export function cellValue(v: ExcelJS.CellValue | undefined): unknown {
+  if (v && typeof v === 'object' && 'richText' in v) return v.richText.map((r) => r.text).join('');
+  return v ?? null;
+}
+
+/** Every row of a sheet of an XLSX download as plain values (text, numbers, Dates, null), header first. */
+export async function sheetRows(bytes: Uint8Array, sheet: string): Promise<unknown[][]> {
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(Buffer.from(bytes) as unknown as ArrayBuffer);
+  const ws = wb.getWorksheet(sheet);
+  if (!ws) throw new Error(`no sheet ${sheet}`);
+  const out: unknown[][] = [];
+  ws.eachRow({ includeEmpty: true }, (row) => {
+    out.push(Array.from({ length: ws.columnCount }, (_, i) => cellValue(row.getCell(i + 1).value)));
+  });
+  return out;
+}

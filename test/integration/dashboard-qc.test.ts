@@ -134,9 +134,51 @@ describeEachDb('dashboard: quality check', (backend) => {
     expect((await east.get(`/reports/village/${encodeURIComponent('东村')}`)).status).toBe(200);
     expect((await reviewer.get(`/reports/village/${encodeURIComponent('没有这个村')}`)).status).toBe(404);
     expect((await app.get(`/reports/village/${encodeURIComponent('东村')}`)).status).toBe(401);
-    // an unknown name is a JSON error, never echoed into HTML
-    const evil = await reviewer.get(`/reports/village/${encodeURIComponent('<script>alert(1)</script>')}`);
+    // an unknown name is an HTML page in both languages (a person opened it), the name escaped
+    const evil = await reviewer.get(`/reports/village/${encodeURIComponent('<script>alert(1)</script>')}`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     expect(evil.status).toBe(404);
-    expect(evil.headers.get('content-type')).toMatch(/json/);
+    expect(evil.headers.get('content-type')).toMatch(/text\/html/);
+    expect(evil.text).toContain('未找到报告');
+    expect(evil.text).toContain('Report not found');
+    expect(evil.text).toContain('没有村（社区）“&lt;script&gt;alert(1)&lt;/script&gt;”');
+    expect(evil.text).not.toMatch(/<script/i);
+    expect(evil.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // a JSON client still gets the error shape
+    const json = await reviewer.get(`/reports/village/${encodeURIComponent('没有这个村')}`, { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(404);
+    expect(json.body.error).toMatchObject({ code: 'not_found', message_zh: '没有村（社区）“没有这个村”' });
+  });
+
+  it('numbers every polygon on the report map with its table row, legible at print size', async () => {
+    const html = (await reviewer.get(`/reports/village/${encodeURIComponent('东村')}`)).text;
+    // the table's rows in order: 序号 → code
+    const rows = [...html.matchAll(/<tr>\s*<td class="n">(\d+)<\/td><td>([^<]+)<\/td>/g)].map((m) => [Number(m[1]), m[2]] as const);
+    expect(rows.map((r) => r[1])).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
+    // the map: one number per row, 1..n, each placed on or beside its polygon
+    const svg = /<svg[^>]*viewBox="([^"]+)" width="([\d.]+)mm" height="([\d.]+)mm"[\s\S]*?<\/svg>/.exec(html)!;
+    expect(svg).toBeTruthy();
+    const labels = /<g class="labels" font-size="([\d.]+)"[^>]*>([\s\S]*?)<\/g>/.exec(svg[0])!;
+    const numbers = [...labels[2].matchAll(/<text x="([-\d.]+)" y="([-\d.]+)"[^>]*>(\d+)<\/text>/g)].map((m) => ({ x: +m[1], y: +m[2], n: Number(m[3]) }));
+    expect(numbers.map((l) => l.n)).toEqual(rows.map((r) => r[0]));
+    // printed size: font-size (map units) × printed mm per map unit, in points; at least 7 pt
+    const [, , vbW, vbH] = svg[1].split(' ').map(Number);
+    const mmPerUnit = Number(svg[2]) / vbW;
+    expect(Number(svg[3]) / vbH).toBeCloseTo(mmPerUnit, 3);
+    expect(Number(svg[2])).toBeLessThanOrEqual(182);
+    expect(Number(svg[3])).toBeLessThanOrEqual(165);
+    expect((Number(labels[1]) * mmPerUnit) / (25.4 / 72)).toBeGreaterThanOrEqual(7);
+    // each number near its polygon: within 20 printed mm of the polygon (the map's y axis points south)
+    const { rows: geo } = await db.query<{ code: string; x: number; y: number; x0: number; y1: number }>(
+      `WITH b AS (SELECT ST_Extent(g) AS e FROM (SELECT geom AS g FROM survey_polygon WHERE village_name = '东村' AND removed_batch_id IS NULL
+                  UNION ALL SELECT f.geom FROM layer_feature f JOIN layer l ON l.id = f.layer_id WHERE l.name = 'village' AND f.name = '东村') x)
+       SELECT p.code, ST_X(ST_Centroid(p.geom)) AS x, ST_Y(ST_Centroid(p.geom)) AS y, ST_XMin(b.e) AS x0, ST_YMax(b.e) AS y1
+       FROM survey_polygon p, b WHERE p.village_name = '东村' AND p.removed_batch_id IS NULL`);
+    for (const [n, code] of rows) {
+      const g = geo.find((r) => r.code === code)!;
+      const l = numbers.find((x) => x.n === n)!;
+      const d = Math.hypot(l.x - (g.x - g.x0), l.y - (g.y1 - g.y)) * mmPerUnit;
+      expect(d, code).toBeLessThan(20);
+    }
+    expect(html).toContain('图上数字为下表序号');
   });
 });

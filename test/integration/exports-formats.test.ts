@@ -4,7 +4,6 @@
  * ledger; download names (RFC 5987); filters; a village-limited reviewer seeing only their village.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import ExcelJS from 'exceljs';
 import { unzipSync, strFromU8 } from 'fflate';
 import iconv from 'iconv-lite';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
@@ -16,7 +15,7 @@ import { readSource } from '../../server/ingest/read';
 import { LEDGER_HEADERS } from '../../server/exports/polygons';
 import { CASE_HEADERS } from '../../server/exports/cases';
 import { LIMITS } from '../helpers/ingest';
-import { csvRows, decide, download, REGION, seedTown, type Town } from './dashboard-fixture';
+import { csvRows, decide, download, REGION, seedTown, sheetRows, type Town } from './dashboard-fixture';
 
 /** filename* of a Content-Disposition, decoded */
 const filenameStar = (h: string | null) => decodeURIComponent(/filename\*=UTF-8''([^;]+)/.exec(h ?? '')![1]);
@@ -67,31 +66,34 @@ describeEachDb('exports', (backend) => {
     const d = await download(app, reviewer, '/api/exports/ledger.xlsx', { survey: '2021' });
     expect(d.status).toBe(200);
     expect(d.headers.get('content-type')).toContain('spreadsheetml');
-    expect(filenameStar(d.headers.get('content-disposition'))).toMatch(/^图斑台账-500118-\d{8}\.xlsx$/);
-    expect(d.headers.get('content-disposition')).toMatch(/^attachment; filename="tuban-ledger-500118-\d{8}\.xlsx"; filename\*=UTF-8''/);
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(Buffer.from(d.bytes) as unknown as ArrayBuffer);
-    const ws = wb.getWorksheet('图斑台账')!;
-    expect(ws).toBeTruthy();
-    expect(ws.rowCount).toBe(1 + all);
-    const header = (ws.getRow(1).values as unknown[]).slice(1);
+    expect(filenameStar(d.headers.get('content-disposition'))).toMatch(/^图斑台账-500118-2021-\d{8}\.xlsx$/);
+    expect(d.headers.get('content-disposition')).toMatch(/^attachment; filename="tuban-ledger-500118-2021-\d{8}\.xlsx"; filename\*=UTF-8''/);
+    const sheet = await sheetRows(d.bytes, '图斑台账');
+    expect(sheet).toHaveLength(1 + all);
+    const header = sheet[0];
     expect(header).toEqual(LEDGER_HEADERS);
-    expect(header.slice(0, 13)).toEqual(['序号', '图斑编号', '村（社区）', '面积（平方米）', '面积（亩）', '状态', '处理结果', '认定人', '认定时间', '案件编号', '当事人', '排除原因', '备注']);
+    expect(header).toEqual(expect.arrayContaining(['序号', '图斑编号', '村（社区）', '面积（平方米）', '面积（亩）', '状态', '处理结果', '认定人', '认定时间', '案件编号', '当事人', '排除原因', '备注']));
+    expect(header.slice(0, 3)).toEqual(['序号', '图斑编号', '村（社区）']);
+    // text cells are strings (inline), not formula results: GDAL and Excel take the header row as text
+    const xml = strFromU8(unzipSync(d.bytes)['xl/worksheets/sheet1.xml']);
+    expect(xml).not.toMatch(/t="str"/);
+    expect(xml).toMatch(/<c r="A1"[^>]* t="inlineStr"><is><r><t>序号<\/t>/);
     const rows = new Map<string, Record<string, unknown>>();
-    ws.eachRow((row, n) => {
-      if (n === 1) return;
-      const v = (row.values as unknown[]).slice(1);
-      rows.set(String(v[1]), Object.fromEntries(LEDGER_HEADERS.map((h, i) => [h, v[i]])));
-    });
+    for (const v of sheet.slice(1)) rows.set(String(v[1]), Object.fromEntries(LEDGER_HEADERS.map((h, i) => [h, v[i]])));
     expect(rows.get('A3')).toMatchObject({
       '村（社区）': '东村', '面积（平方米）': 1200, '面积（亩）': 1.8, 状态: '已立案', 处理结果: '立案查处（办理中）',
       认定人: town.analystB.user.username, 当事人: '陈某',
     });
     expect(String(rows.get('A3')!['案件编号'])).toMatch(/〔\d{4}〕第1号$/); // year of registration (issue 13 rule 7)
-    expect(String(rows.get('A3')!['认定时间'])).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    // 认定时间: a real date, Beijing wall-clock time (Excel dates carry no zone), the same as the CSV's text
+    const decidedAt = rows.get('A3')!['认定时间'];
+    expect(decidedAt).toBeInstanceOf(Date);
+    const csvA3 = csvRows((await download(app, reviewer, '/api/exports/ledger.csv', { survey: '2021' })).text()).find((r) => r[1] === 'A3')!;
+    expect((decidedAt as Date).toISOString().replace('T', ' ').slice(0, 19)).toBe(csvA3[LEDGER_HEADERS.indexOf('认定时间')]);
+    expect(typeof rows.get('A3')!['序号']).toBe('number');
     expect(rows.get('A2')).toMatchObject({ 状态: '已排除', 排除原因: '误判变化', 处理结果: '排除（误判变化）' });
     expect(rows.get('A6')).toMatchObject({ 状态: '待核查' });
-    expect(rows.get('A6')!['认定人']).toBeUndefined(); // returned: no outcome, no decider
+    expect(rows.get('A6')!['认定人']).toBeNull(); // returned: no outcome, no decider
     expect(rows.get('A1')!['整治重点']).toBe('吉安大道沿线');
     expect(rows.has('R1')).toBe(false);
     expect([...rows.values()].map((r) => r['序号'])).toEqual(Array.from({ length: all }, (_, i) => i + 1));
@@ -109,7 +111,7 @@ describeEachDb('exports', (backend) => {
     expect(a2[LEDGER_HEADERS.indexOf('排除原因')]).toBe('误判变化');
     expect(a2[LEDGER_HEADERS.indexOf('面积（平方米）')]).toBe('1200');
     expect(rows.slice(1).map((r) => Number(r[0]))).toEqual(Array.from({ length: all }, (_, i) => i + 1));
-    expect(filenameStar(d.headers.get('content-disposition'))).toMatch(/^图斑台账-500118-\d{8}\.csv$/);
+    expect(filenameStar(d.headers.get('content-disposition'))).toMatch(/^图斑台账-500118-2021-\d{8}\.csv$/);
   });
 
   it('filters the exports like GET /api/polygons (and by the dashboard\'s review filters)', async () => {
@@ -123,9 +125,7 @@ describeEachDb('exports', (backend) => {
     expect(removed.slice(1).map((r) => r[1]).sort()).toEqual(['A1', 'A2', 'R1']);
     expect((await download(app, reviewer, '/api/exports/ledger.csv', { status: 'nonsense' })).status).toBe(400);
     const empty = await download(app, reviewer, '/api/exports/ledger.xlsx', { village: '南村' });
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(Buffer.from(empty.bytes) as unknown as ArrayBuffer);
-    expect(wb.getWorksheet('图斑台账')!.rowCount).toBe(1);
+    expect(await sheetRows(empty.bytes, '图斑台账')).toHaveLength(1);
   });
 
   it('streams GeoJSON in EPSG:4326', async () => {
@@ -194,11 +194,13 @@ describeEachDb('exports', (backend) => {
     const x = await download(app, reviewer, '/api/exports/cases.xlsx');
     expect(x.status).toBe(200);
     expect(filenameStar(x.headers.get('content-disposition'))).toMatch(/^案件台账-500118-\d{8}\.xlsx$/);
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(Buffer.from(x.bytes) as unknown as ArrayBuffer);
-    const ws = wb.getWorksheet('案件台账')!;
-    expect((ws.getRow(1).values as unknown[]).slice(1)).toEqual(CASE_HEADERS);
-    expect(ws.rowCount).toBe(3);
+    const cx = await sheetRows(x.bytes, '案件台账');
+    expect(cx[0]).toEqual(CASE_HEADERS);
+    expect(cx).toHaveLength(3);
+    // dates are dates, the row number a number
+    const westX = cx.find((r) => r[CASE_HEADERS.indexOf('村（社区）')] === '西村')!;
+    expect(westX[CASE_HEADERS.indexOf('发现日期')]).toEqual(new Date('2021-09-01T00:00:00Z'));
+    expect(typeof westX[0]).toBe('number');
     const c = csvRows((await download(app, reviewer, '/api/exports/cases.csv')).text());
     expect(c[0]).toEqual(CASE_HEADERS);
     expect(c).toHaveLength(3);
@@ -223,9 +225,7 @@ describeEachDb('exports', (backend) => {
     expect(csv.length).toBe(1 + 10); // A1–A6, C1–C4
     expect(new Set(csv.slice(1).map((r) => r[2]))).toEqual(new Set(['东村']));
     const x = await download(app, east, '/api/exports/ledger.xlsx', { village: '西村' });
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(Buffer.from(x.bytes) as unknown as ArrayBuffer);
-    expect(wb.getWorksheet('图斑台账')!.rowCount).toBe(1);
+    expect(await sheetRows(x.bytes, '图斑台账')).toHaveLength(1);
     const fc = JSON.parse((await download(app, east, '/api/exports/polygons.geojson')).text());
     expect(new Set(fc.features.map((f: any) => f.properties.village))).toEqual(new Set(['东村']));
     const zip = await download(app, east, '/api/exports/polygons.zip');
