@@ -100,6 +100,7 @@ async function main() {
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
+    role: 'ingest', // a running server holds the embedded database: refused, naming its pid (db/lock.ts)
     onWait: (s) => process.stderr.write(`\r  opening the embedded database… ${s}s / 正在打开嵌入式数据库… ${s} 秒`),
   });
   const bar = new cliProgress.SingleBar(
@@ -148,6 +149,9 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`\ningest failed / 导入失败: ${e instanceof Error ? e.stack : String(e)}\n`);
+  // a refusal before the import starts (the embedded database held by another process: db/lock.ts) is a
+  // message, not a stack trace
+  if (isAppError(e)) process.stderr.write(`\ningest failed / 导入失败 [${e.code}]\n  ${e.message}\n  ${e.message_zh}\n`);
+  else process.stderr.write(`\ningest failed / 导入失败: ${e instanceof Error ? e.stack : String(e)}\n`);
   process.exit(1);
 });

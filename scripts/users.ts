@@ -117,7 +117,7 @@ async function main() {
         `${config.pgliteDir})\n服务正在运行且使用内置数据库，请先停止服务再管理账号`,
     );
   }
-  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, role: 'users' });
   try {
     await migrate(db, { workSrid: config.workSrid });
     await run(db, cmd, parsed);

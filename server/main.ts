@@ -6,6 +6,7 @@ import { openDb } from './db/open';
 import { migrate } from './db/migrate';
 import { refreshEstimatedDeadlines } from './review/calendar-refresh';
 import { createApp } from './app';
+import { isAppError } from './errors';
 import { gracefulShutdown } from './http/shutdown';
 import { authenticate } from './auth/session';
 import { isEmpty, loadSampleTown } from './sample';
@@ -29,6 +30,7 @@ async function main() {
     pgliteDir: config.pgliteDir,
     statementTimeoutMs: config.statementTimeoutMs,
     poolMax: config.dbPoolMax,
+    role: 'server',
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
     onConnectionError: (e) => log.warn({ err: e }, 'a database connection failed; it is replaced on next use'),
@@ -95,7 +97,8 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`\ntuban failed to start / 启动失败: ${e instanceof Error ? e.message : String(e)}\n`);
+  const text = isAppError(e) ? `${e.message}\n${e.message_zh}` : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`\ntuban failed to start / 启动失败: ${text}\n`);
   if (process.env.LOG_LEVEL === 'debug') console.error(e);
   process.exit(1);
 });

@@ -12,6 +12,8 @@ export interface OpenOptions {
   onConnectionError?: (e: Error) => void;
   /** called every second while the embedded database starts (first start ~15–20 s: PostGIS initialises) */
   onWait?: (seconds: number) => void;
+  /** named in the embedded database's lock: 'server', 'ingest', … (db/lock.ts) */
+  role?: string;
 }
 
 /** DATABASE_URL set → PostgreSQL/PostGIS server; otherwise the embedded PGlite under data/. */
@@ -29,7 +31,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   const started = Date.now();
   const timer = opts.onWait ? setInterval(() => opts.onWait!(Math.round((Date.now() - started) / 1000)), 1000) : undefined;
   try {
-    return await openPglite({ dataDir: opts.pgliteDir });
+    return await openPglite({ dataDir: opts.pgliteDir, role: opts.role });
   } finally {
     if (timer) clearInterval(timer);
   }
