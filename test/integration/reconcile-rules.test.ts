@@ -56,7 +56,7 @@ describeEachDb('reconcile rules (priority, slivers, villages)', (backend) => {
   beforeAll(async () => {
     db = await freshDb(backend);
     await run({ layer: 'village', data: villages });
-    await run({ layer: 'frontage', data: frontage });
+    await run({ layer: 'frontage', data: frontage, widthField: '宽度' }); // a band width is named, never guessed (issue 11 item 8)
     await run({ layer: 'compound', data: compounds });
     await run({ layer: 'green', data: green });
     await run({ layer: 'school', data: schools });

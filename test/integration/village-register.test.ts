@@ -65,7 +65,7 @@ describeEachDb('village register and the town office ledger', (backend) => {
     const csv = '村（社区）,责任人,职务,联系电话\r\n西村,王五,村（居）书记,13900002222\r\n南村,"陈六","主任",\r\n,无名,,\r\n东村,,,\r\n西村,重复,,\r\n不存在村,钱七,,0796-1\r\n坏电话村,孙八,,abc\r\n';
     const gbk = iconv.encode(csv, 'gbk');
     const post = (bytes: Uint8Array, type = 'text/csv') => fetch(new URL('/api/villages/register/import', app.url), {
-      method: 'POST', headers: { cookie: admin.cookie!, 'content-type': type }, body: Buffer.from(bytes),
+      method: 'POST', headers: { cookie: admin.cookie!, 'content-type': type, origin: new URL(app.url).origin }, body: Buffer.from(bytes),
     });
     const r = await post(new Uint8Array(gbk));
     const body = await r.json();
@@ -87,7 +87,7 @@ describeEachDb('village register and the town office ledger', (backend) => {
     expect(h.status).toBe(422);
     expect((await h.json()).error.code).toBe('csv_headers');
     const field = await app.as('field', { villages: ['东村'] });
-    expect((await fetch(new URL('/api/villages/register/import', app.url), { method: 'POST', headers: { cookie: field.cookie!, 'content-type': 'text/csv' }, body: csv })).status).toBe(403);
+    expect((await fetch(new URL('/api/villages/register/import', app.url), { method: 'POST', headers: { cookie: field.cookie!, 'content-type': 'text/csv', origin: new URL(app.url).origin }, body: csv })).status).toBe(403);
   });
 
   it('writes the office\'s columns in the ledger: delivered attributes, centre, finding, outcome, deadline, responsible person', async () => {
