@@ -4,8 +4,8 @@
  *     else Origin, else Referer; neither → refused. Bearer tokens are not affected;
  *   - login backoff per account across addresses (auth/limiter.ts), which the owner's known address passes.
  */
+import { rgbPng } from '../helpers/png';
 import { readFileSync } from 'node:fs';
-import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from '../helpers/db';
 import { startApp, type TestApp, type UserClient } from '../helpers/api';
@@ -28,32 +28,7 @@ function expectError(r: { status: number; body: any }, status: number, code: str
 
 /** a PNG whose header claims width × height (no real pixel data): sharp refuses it at the header */
 function bigPng(width: number, height: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return new Uint8Array(Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0)),
-  ]));
+  return new Uint8Array(rgbPng(width, height, Buffer.alloc(64)));
 }
 
 describeEachDb('cross-site requests and login backoff', (backend) => {
