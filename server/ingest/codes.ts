@@ -12,7 +12,9 @@
  *  - when no field qualifies, codes are generated ('<survey>-<record>'): the import succeeds with a warning,
  *    and a later version of the survey is matched to these polygons by geometry overlap (load.sql).
  */
+import { IngestError } from '../errors';
 import { FIELD_SYNONYMS, textValue } from './fields';
+import { warning, type Warning } from './warn';
 
 /** Names that can only mean the polygon's code: their duplicates are genuine. */
 export const DESIGNATED_CODE_FIELDS = ['图斑编号', 'TBBH', '图斑号', 'TBH', '监测图斑编号', 'JCBH'] as const;
@@ -184,4 +186,45 @@ export class SurveyYearTracker {
     const y = fileNameYear(fileName);
     return y ? { value: y, source: 'file_name' } : { value: 'default', source: 'default' };
   }
+}
+
+/** What to do with different polygons delivered under one code: refuse (default), keep the first, suffix. */
+export const DUPLICATE_POLICIES = ['refuse', 'keep-first', 'suffix'] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
+export function surveyKeyWarnings(key: SurveyKey): Warning[] {
+  switch (key.source) {
+    case 'option':
+      return [];
+    case 'attribute':
+      return key.years
+        ? [warning('survey_key_years_differ',
+          `The survey key ${key.value} is the most common year of ${key.field}; the records span ${Object.entries(key.years).map(([y, n]) => `${y}: ${n}`).join(', ')}. Give --survey if that is wrong.`,
+          `监测批次取字段“${key.field}”中最多的年份 ${key.value}；各年份记录数：${Object.entries(key.years).map(([y, n]) => `${y} 年 ${n} 条`).join('，')}。如不正确，请用 --survey 指定。`)]
+        : [];
+    case 'file_name':
+      return [warning('survey_key_from_file_name',
+        `No survey date attribute (监测年度/后时相); the survey key ${key.value} was taken from the file name. Give --survey if that is wrong.`,
+        `没有监测年度或后时相字段，监测批次 ${key.value} 取自文件名。如不正确，请用 --survey 指定。`)];
+    case 'default':
+      return [warning('survey_key_default',
+        `No survey date attribute (监测年度/后时相) and no year in the file name: the survey key is '${key.value}'. Give --survey.`,
+        `没有监测年度或后时相字段，文件名中也没有年份，监测批次记为“${key.value}”。请用 --survey 指定。`)];
+  }
+}
+
+export const listCodes = (d: { code: string; records: number[] }[], zh = false) =>
+  d.slice(0, 10).map((x) => zh ? `${x.code}（第 ${x.records.join('、')} 条）` : `${x.code} (records ${x.records.join(', ')})`).join(zh ? '；' : '; ') +
+  (d.length > 10 ? (zh ? ` 等共 ${d.length} 个` : ` and ${d.length - 10} more`) : '');
+
+export function duplicateCodes(field: string | null, dups: { code: string; records: number[] }[], afterSuffix = false): IngestError {
+  const f = field ?? 'code';
+  return new IngestError('duplicate_codes',
+    afterSuffix
+      ? `Suffixing the duplicated codes of ${f} made codes that the file already has: ${listCodes(dups)}. Correct the delivery.`
+      : `${dups.length} value(s) of ${f} are shared by different polygons: ${listCodes(dups)}. Correct the delivery, or import with --duplicates keep-first (later records skipped) or --duplicates suffix (later records get '-2', '-3').`,
+    afterSuffix
+      ? `为字段“${f}”的重复编号加后缀后，与文件中已有的编号冲突：${listCodes(dups, true)}。请修正数据后重新导入。`
+      : `字段“${f}”有 ${dups.length} 个编号被不同图斑重复使用：${listCodes(dups, true)}。请修正数据，或使用 --duplicates keep-first（保留第一条，跳过其余）或 --duplicates suffix（其余依次加“-2”“-3”后缀）导入。`,
+    { field, duplicates: dups.slice(0, 200), count: dups.length, policies: DUPLICATE_POLICIES });
 }

@@ -6,8 +6,12 @@ import { reconcile, type ReconcileReport } from '../reconcile/reconcile';
 import { readSource } from './read';
 import type { IngestLimits, ReadFeature, ReadResult } from './types';
 import { resolveLayer, type CustomRole } from './layers';
-import { findField, numberValue, textValue, WIDTH_LIKE_FIELDS } from './fields';
-import { CodeTracker, codeCandidates, SurveyYearTracker, type CodeSource, type PassedOver, type SurveyKey } from './codes';
+import { findField, numberValue, textValue } from './fields';
+import { bandWarnings, bandWidth, type BandReport } from './band';
+import {
+  CodeTracker, codeCandidates, duplicateCodes, listCodes, SurveyYearTracker, surveyKeyWarnings, type CodeSource, type DuplicatePolicy,
+  type PassedOver, type SurveyKey,
+} from './codes';
 import { toHexEwkb } from './wkb';
 import { ChunkBuilder } from './copy-text';
 import { demoAccountsAfterImport, forgetDemoSessions } from '../auth/users';
@@ -25,6 +29,8 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze', 'vacuum_survey', 'vacuum_overlaps', 'vacuum_parcels', 'vacuum_features',
 ] as const);
+
+export { DUPLICATE_POLICIES, type DuplicatePolicy } from './codes';
 
 export interface ImportSettings {
   regionCode: string;
@@ -62,8 +68,6 @@ export interface ImportRequest {
   onProgress?: (p: { phase: 'read' | 'stage' | 'store' | 'reconcile' | 'done'; done: number; total: number }) => void;
 }
 
-export const DUPLICATE_POLICIES = ['refuse', 'keep-first', 'suffix'] as const;
-export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
 
 /** What decided a survey's polygon codes (codes.ts), and what was done about missing and duplicated ones. */
 export interface CodeReport {
@@ -96,7 +100,7 @@ export interface ImportReport {
   /** how the polygon codes were decided (survey layers) */
   code?: CodeReport;
   /** the band width of a frontage delivered as centrelines, and where it came from */
-  band?: { width_m: number | null; source: 'option' | 'field'; field?: string };
+  band?: BandReport;
   file: { name: string; sha256: string; bytes: number };
   /** the options that shape what is stored: the same file with other options is not a duplicate */
   options?: Record<string, string | number>;
@@ -198,7 +202,7 @@ export async function importFile(db: Db, settings: ImportSettings, req: ImportRe
     throw new IngestError('field_missing', `No field '${req.widthField}' in the file`, `文件中没有字段“${req.widthField}”`,
       { fields: fieldNames });
   }
-  const band = bandWidth(req, mode, src, fieldNames, f.width);
+  const band = bandWidth(req.widthM, mode, src, fieldNames, f.width);
 
   // survey codes and key: decided from every record as they stream into the staging table (codes.ts)
   const codeTracker = isSurvey ? new CodeTracker(codeCandidates(fieldNames, req.codeField), !!req.codeField) : undefined;
@@ -461,71 +465,6 @@ function importOptions(req: ImportRequest): Record<string, string | number> {
     width_m: req.widthM, width_field: req.widthField,
   };
   return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => e[1] !== undefined));
-}
-
-/** Band width of a frontage delivered as centrelines: --width-field, else --width; never guessed. */
-function bandWidth(req: ImportRequest, mode: string, src: ReadResult, fields: string[], widthField: string | undefined): ImportReport['band'] {
-  const hasLines = Object.keys(src.geometryTypes).some((t) => LINEAR.has(t));
-  if (mode !== 'band' || !hasLines) return undefined;
-  const widthM = req.widthM && req.widthM > 0 ? req.widthM : null;
-  if (widthField) return { width_m: widthM, source: 'field', field: widthField };
-  if (widthM !== null) return { width_m: widthM, source: 'option' };
-  const like = fields.filter((f) => WIDTH_LIKE_FIELDS.some((w) => w.toUpperCase() === f.toUpperCase()));
-  throw new IngestError('width_missing',
-    'The frontage is delivered as centrelines: give the band width in metres with --width, or name the field holding it with --width-field' +
-      (like.length ? ` (the file has ${like.join(', ')}; a road's width is not the frontage band's, so it is not used unless named)` : ''),
-    '沿线图层为道路中心线：请用 --width <米> 指定带宽，或用 --width-field 指定存放带宽的字段' +
-      (like.length ? `（文件中有字段${like.map((x) => `“${x}”`).join('、')}；道路宽度不等于沿线带宽，除非明确指定，否则不使用）` : ''),
-    { fields, width_like_fields: like });
-}
-
-function bandWarnings(band: NonNullable<ImportReport['band']>, fields: string[]): Warning[] {
-  const unused = fields.filter((f) => f !== band.field && WIDTH_LIKE_FIELDS.some((w) => w.toUpperCase() === f.toUpperCase()));
-  const used = band.source === 'field'
-    ? [`field ${band.field}${band.width_m ? ` (${band.width_m} m where it is empty)` : ''}`, `字段“${band.field}”${band.width_m ? `（为空时取 ${band.width_m} 米）` : ''}`]
-    : [`${band.width_m} m from --width`, `--width 指定的 ${band.width_m} 米`];
-  return [
-    warning('band_width',
-      `The frontage centrelines were buffered to a band of ${used[0]}${unused.length ? `; ${unused.join(', ')} (a road width) was not used` : ''}.`,
-      `沿线道路中心线按带宽 ${used[1]} 生成缓冲带${unused.length ? `；未使用字段${unused.map((x) => `“${x}”`).join('、')}（道路宽度）` : ''}。`),
-  ];
-}
-
-function surveyKeyWarnings(key: SurveyKey): Warning[] {
-  switch (key.source) {
-    case 'option':
-      return [];
-    case 'attribute':
-      return key.years
-        ? [warning('survey_key_years_differ',
-          `The survey key ${key.value} is the most common year of ${key.field}; the records span ${Object.entries(key.years).map(([y, n]) => `${y}: ${n}`).join(', ')}. Give --survey if that is wrong.`,
-          `监测批次取字段“${key.field}”中最多的年份 ${key.value}；各年份记录数：${Object.entries(key.years).map(([y, n]) => `${y} 年 ${n} 条`).join('，')}。如不正确，请用 --survey 指定。`)]
-        : [];
-    case 'file_name':
-      return [warning('survey_key_from_file_name',
-        `No survey date attribute (监测年度/后时相); the survey key ${key.value} was taken from the file name. Give --survey if that is wrong.`,
-        `没有监测年度或后时相字段，监测批次 ${key.value} 取自文件名。如不正确，请用 --survey 指定。`)];
-    case 'default':
-      return [warning('survey_key_default',
-        `No survey date attribute (监测年度/后时相) and no year in the file name: the survey key is '${key.value}'. Give --survey.`,
-        `没有监测年度或后时相字段，文件名中也没有年份，监测批次记为“${key.value}”。请用 --survey 指定。`)];
-  }
-}
-
-const listCodes = (d: { code: string; records: number[] }[], zh = false) =>
-  d.slice(0, 10).map((x) => zh ? `${x.code}（第 ${x.records.join('、')} 条）` : `${x.code} (records ${x.records.join(', ')})`).join(zh ? '；' : '; ') +
-  (d.length > 10 ? (zh ? ` 等共 ${d.length} 个` : ` and ${d.length - 10} more`) : '');
-
-function duplicateCodes(field: string | null, dups: { code: string; records: number[] }[], afterSuffix = false): IngestError {
-  const f = field ?? 'code';
-  return new IngestError('duplicate_codes',
-    afterSuffix
-      ? `Suffixing the duplicated codes of ${f} made codes that the file already has: ${listCodes(dups)}. Correct the delivery.`
-      : `${dups.length} value(s) of ${f} are shared by different polygons: ${listCodes(dups)}. Correct the delivery, or import with --duplicates keep-first (later records skipped) or --duplicates suffix (later records get '-2', '-3').`,
-    afterSuffix
-      ? `为字段“${f}”的重复编号加后缀后，与文件中已有的编号冲突：${listCodes(dups, true)}。请修正数据后重新导入。`
-      : `字段“${f}”有 ${dups.length} 个编号被不同图斑重复使用：${listCodes(dups, true)}。请修正数据，或使用 --duplicates keep-first（保留第一条，跳过其余）或 --duplicates suffix（其余依次加“-2”“-3”后缀）导入。`,
-    { field, duplicates: dups.slice(0, 200), count: dups.length, policies: DUPLICATE_POLICIES });
 }
 
 /**

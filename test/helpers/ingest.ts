@@ -2,12 +2,22 @@
 import { expect } from 'vitest';
 import { IngestError } from '../../server/errors';
 import type { IngestLimits, ReadOptions, ReadResult, ReadFeature } from '../../server/ingest/types';
+import type { ImportSettings } from '../../server/ingest/import';
+import { TEST_REGION, TEST_WORK_SRID } from './snapshot';
 
 export const LIMITS: IngestLimits = {
   maxUploadBytes: 300 * 1024 * 1024,
   maxZipEntries: 200,
   maxUncompressedBytes: 300 * 1024 * 1024,
   maxCompressionRatio: 100,
+};
+
+/** What the import integration tests give importFile: the test region and work CRS, generous limits. */
+export const IMPORT_SETTINGS: ImportSettings = {
+  regionCode: TEST_REGION,
+  workSrid: TEST_WORK_SRID,
+  schoolDistanceM: 200,
+  limits: { maxUploadBytes: 50 << 20, maxZipEntries: 100, maxUncompressedBytes: 200 << 20, maxCompressionRatio: 200 },
 };
 
 export const opts = (o: Partial<ReadOptions> = {}): ReadOptions => ({ fileName: 'upload.zip', workSrid: 4523, limits: LIMITS, ...o });

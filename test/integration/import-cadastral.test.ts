@@ -2,20 +2,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Polygon } from 'geojson';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 import { X0, Y0, bytesOf, fc, rect } from '../helpers/fixtures';
-import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
-import { importFile, type ImportRequest, type ImportSettings } from '../../server/ingest/import';
+import { IMPORT_SETTINGS } from '../helpers/ingest';
+import { importFile, type ImportRequest } from '../../server/ingest/import';
 
 // The cadastral load runs differently from the other layers (COPY straight into parcel with its foreign key
 // and GiST index in place — never dropped, so reads go on during an import: import-cadastral-reads.test.ts —
 // validity scan into a temp table): this checks what it must keep doing — repair, drop what the repair
 // empties, keep the constraint, and leave everything as it was when the import fails.
 
-const settings: ImportSettings = {
-  regionCode: TEST_REGION,
-  workSrid: TEST_WORK_SRID,
-  schoolDistanceM: 200,
-  limits: { maxUploadBytes: 50 << 20, maxZipEntries: 100, maxUncompressedBytes: 200 << 20, maxCompressionRatio: 200 },
-};
+const settings = IMPORT_SETTINGS;
 
 const bowtie: Polygon = {
   type: 'Polygon',

@@ -4,17 +4,13 @@ import type { Polygon } from 'geojson';
 import pino from 'pino';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 import { X0, Y0, area, bytesOf, fc, rect } from '../helpers/fixtures';
+import { IMPORT_SETTINGS } from '../helpers/ingest';
 import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
-import { importFile, type ImportRequest, type ImportSettings } from '../../server/ingest/import';
+import { importFile, type ImportRequest } from '../../server/ingest/import';
 import { createApp } from '../../server/app';
 import { loadConfig } from '../../server/config';
 
-const settings: ImportSettings = {
-  regionCode: TEST_REGION,
-  workSrid: TEST_WORK_SRID,
-  schoolDistanceM: 200,
-  limits: { maxUploadBytes: 50 << 20, maxZipEntries: 100, maxUncompressedBytes: 200 << 20, maxCompressionRatio: 200 },
-};
+const settings = IMPORT_SETTINGS;
 
 // Layout (metres from X0,Y0): two villages side by side, four parcels, a frontage centreline at y=400
 // with a 20 m band, one school point, a compound, a green space.

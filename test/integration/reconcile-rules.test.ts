@@ -6,16 +6,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 import { bytesOf, fc, rect } from '../helpers/fixtures';
-import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
-import { importFile, type ImportRequest, type ImportSettings } from '../../server/ingest/import';
+import { IMPORT_SETTINGS } from '../helpers/ingest';
+import { importFile, type ImportRequest } from '../../server/ingest/import';
 import { startApp, user, type Api } from './review-helpers';
 
-const settings: ImportSettings = {
-  regionCode: TEST_REGION,
-  workSrid: TEST_WORK_SRID,
-  schoolDistanceM: 200,
-  limits: { maxUploadBytes: 50 << 20, maxZipEntries: 100, maxUncompressedBytes: 200 << 20, maxCompressionRatio: 200 },
-};
+const settings = IMPORT_SETTINGS;
 
 // metres from X0,Y0: two villages (codes under two of the usual field names), a frontage band at y=890–910,
 // a compound, a green space, a second green space that touches TB-SL by 5×10⁻⁷ m × 0.5 m = 2.5×10⁻⁷ m²,
