@@ -142,17 +142,29 @@ CROSS JOIN LATERAL (
 ) b
 
 -- name: layer_distance
--- $1 layer id, $2 threshold metres. Role 'distance': nearest feature by the GiST KNN operator (exact
--- distance for geometry), flagged when within the threshold.
+-- $1 layer id, $2 threshold metres. Role 'distance': the nearest feature, flagged when within the
+-- threshold. Two index steps instead of ORDER BY geom <-> geom: the exact-distance KNN operator's recheck
+-- failed on PostGIS/PGlite with "index returned tuples in wrong order" after point and line layers were
+-- imported. The box-distance operator <#> (no recheck) finds a near feature, its exact distance ub bounds
+-- the answer from above, and the exact nearest is the closest of the features within ub (+1 µm so float
+-- rounding in ST_DWithin cannot drop the bounding feature itself; ties: lowest id,
+-- so reruns pick the same feature).
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, n.id, NULL, NULL, n.d, n.d <= $2
 FROM reconcile_scope s
 JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
 CROSS JOIN LATERAL (
-  SELECT f.id, ST_Distance(f.geom, p.geom) AS d
+  SELECT ST_Distance(f.geom, p.geom) AS ub
   FROM layer_feature f
   WHERE f.region_code = p.region_code AND f.layer_id = $1
-  ORDER BY f.geom <-> p.geom
+  ORDER BY f.geom <#> p.geom
+  LIMIT 1
+) b
+CROSS JOIN LATERAL (
+  SELECT f.id, ST_Distance(f.geom, p.geom) AS d
+  FROM layer_feature f
+  WHERE f.region_code = p.region_code AND f.layer_id = $1 AND ST_DWithin(f.geom, p.geom, b.ub + 1e-6)
+  ORDER BY d, f.id
   LIMIT 1
 ) n
 
