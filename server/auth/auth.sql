@@ -54,7 +54,7 @@ SELECT username, role, villages FROM app_user WHERE is_demo AND NOT disabled ORD
 SELECT f.name FROM layer_feature f JOIN layer l ON l.id = f.layer_id
 WHERE l.name = 'village' AND f.name IS NOT NULL
 ORDER BY f.name = '吉安社区' DESC,
-  (SELECT count(*) FROM survey_polygon p WHERE p.village_name = f.name) DESC, f.name
+  (SELECT count(*) FROM survey_polygon p WHERE p.region_code = f.region_code AND p.village_name = f.name) DESC, f.name
 LIMIT 1;
 
 -- name: session_insert
