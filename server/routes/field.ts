@@ -84,6 +84,8 @@ export function fieldRoutes(ctx: AppContext) {
   const csp = fieldCsp(basemap.origin ? [basemap.origin] : []);
 
   r.use(fieldLinkAuth(ctx));
+  // links and QR codes carry the configured public address (issue 16 item 13); the request's host only without one
+  const publicBase = (req: Request) => ctx.config.publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
   // ---- the page: built assets under /field/, the shell for /p, /p/<code>, /f/<token> ----
   // scripts and styles have a gzip twin made by the build (the app has no compression middleware)
@@ -137,7 +139,7 @@ export function fieldRoutes(ctx: AppContext) {
     const rows = await sheetPolygons(ctx.db, region, village);
     const html = await sheetPage({
       village,
-      origin: `${req.protocol}://${req.get('host')}`,
+      origin: publicBase(req),
       rows: rows.slice(0, SHEET_LIMIT),
       truncated: rows.length > SHEET_LIMIT,
       flagTitles: await flagTitles(ctx.db),
@@ -329,7 +331,7 @@ export function fieldRoutes(ctx: AppContext) {
     const b = LinkBody.parse(req.body ?? {});
     const { token, link } = await createLink(ctx.db, region, req.principal!, b);
     req.log?.info({ link: link.id, polygons: link.polygon_ids.length, expires_at: link.expires_at }, 'field link issued');
-    res.status(201).json({ link, token, url: `${req.protocol}://${req.get('host')}/f/${token}` });
+    res.status(201).json({ link, token, url: `${publicBase(req)}/f/${token}` });
   });
 
   route(r, {
