@@ -19,6 +19,7 @@ import { checkToken, createLink, DEFAULT_LINK_DAYS, LINK_TOKEN_RE, listLinks, MA
 import { fieldCsp, fieldDirOf, sendRefusal, sendShell, sheetPage } from '../field/pages';
 import { assertVisible, fieldPolygon, flagTitles, polygonIdByCode, SHEET_LIMIT, sheetPolygons, worklist } from '../field/polygons';
 import { parseMapSource } from './web';
+import QRCode from 'qrcode';
 
 const ALL = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const REPORTERS = ['admin', 'analyst', 'field'] as const;
@@ -326,12 +327,17 @@ export function fieldRoutes(ctx: AppContext) {
     summary_zh: '生成外业链接（无需账号，仅可查看与上报，到期失效，可撤销）',
     description: 'The token is returned once (url); only its hash is kept. Polygons outside the issuer\'s villages: 404.',
     body: LinkBody, status: 201,
-    response: z.object({ link: LinkOutSchema, token: z.string(), url: z.string() }),
+    response: z.object({
+      link: LinkOutSchema, token: z.string(), url: z.string().describe('on TUBAN_PUBLIC_URL when configured'),
+      qr: z.string().describe('the url as a QR code: data:image/svg+xml URL, for the phone to scan'),
+    }),
   }, async (req, res) => {
     const b = LinkBody.parse(req.body ?? {});
     const { token, link } = await createLink(ctx.db, region, req.principal!, b);
     req.log?.info({ link: link.id, polygons: link.polygon_ids.length, expires_at: link.expires_at }, 'field link issued');
-    res.status(201).json({ link, token, url: `${publicBase(req)}/f/${token}` });
+    const url = `${publicBase(req)}/f/${token}`;
+    const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+    res.status(201).json({ link, token, url, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` });
   });
 
   route(r, {
