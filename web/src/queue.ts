@@ -206,6 +206,7 @@ export class QueueView {
   renderList() {
     const { items } = this.host;
     this.renderSummary();
+    this.renderOffList();
     if (!items.length) {
       mount(this.list, h('li', { class: 'empty' }, t('queue.empty')));
       return;
