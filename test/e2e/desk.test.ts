@@ -184,7 +184,7 @@ describe.runIf(existsSync(CHROMIUM))('the analyst desk in the browser', () => {
     const other = await polygon(Number(await page.locator('.list li.row.st-pending').nth(3).getAttribute('data-id')));
     await page.fill('#q', other.code);
     await page.press('#q', 'Enter');
-    await poll(() => page.locator('.list li.row').count()).toBe(1);
+    await poll(() => page.locator('.queue > ul.list li.row').count()).toBe(1);
     await page.waitForSelector(`.off-list #off-${keep}`);
     await shot(page, 'desk-6-offlist.png');
     await page.keyboard.press('Escape');
