@@ -21,6 +21,7 @@ import { exportRoutes } from './routes/exports';
 import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
 import { adminRoutes } from './routes/admin';
+import { proofRoutes } from './routes/proof';
 
 /** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
 interface Dispatcher {
@@ -90,6 +91,7 @@ export function createApp(o: AppOptions) {
   app.use(exportRoutes(ctx));
   app.use(ogcRoutes(ctx));
   app.use(adminRoutes(ctx));
+  app.use(proofRoutes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);

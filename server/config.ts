@@ -53,6 +53,12 @@ const EnvSchema = z.object({
    * come from one of these or from the Host the request names (auth/csrf.ts)
    */
   TUBAN_PUBLIC_ORIGIN: z.string().trim().max(2000).optional(),
+  /**
+   * the address people reach tuban at (`https://tuban.example.gov.cn`, or with a path prefix): field links and
+   * the QR codes of links and village sheets are built on it, not on the request's host (which is 127.0.0.1
+   * behind a proxy, or the analyst's own view of the server)
+   */
+  TUBAN_PUBLIC_URL: z.string().trim().max(2000).optional(),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -99,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     webDir: path.resolve(e.TUBAN_WEB_DIR),
     publicOrigins: parseOrigins(e.TUBAN_PUBLIC_ORIGIN),
+    publicUrl: parsePublicUrl(e.TUBAN_PUBLIC_URL),
   };
 }
 
@@ -117,6 +124,21 @@ function parseOrigins(v: string | undefined): string[] {
     }
     return u.origin;
   });
+}
+
+/** `https://tuban.example.gov.cn/` → `https://tuban.example.gov.cn` (no trailing slash); only http(s) */
+function parsePublicUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`Invalid configuration / 配置无效:\n  TUBAN_PUBLIC_URL: not a URL: ${v}`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash) {
+    throw new Error(`Invalid configuration / 配置无效:\n  TUBAN_PUBLIC_URL: an http(s) address without query or fragment: ${v}`);
+  }
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Connection strings carry passwords: never log them as they are. */

@@ -47,3 +47,11 @@ EXISTS (SELECT 1 FROM polygon_evidence v WHERE v.region_code = p.region_code AND
 -- name: evidence_no
 -- Has no photo evidence.
 NOT EXISTS (SELECT 1 FROM polygon_evidence v WHERE v.region_code = p.region_code AND v.polygon_id = p.id)
+
+-- name: field_result_yes
+-- A field finding came back (issue 13 item 16: the queue marks and filters these).
+EXISTS (SELECT 1 FROM field_finding f WHERE f.region_code = p.region_code AND f.polygon_id = p.id)
+
+-- name: field_result_no
+-- No field finding yet.
+NOT EXISTS (SELECT 1 FROM field_finding f WHERE f.region_code = p.region_code AND f.polygon_id = p.id)

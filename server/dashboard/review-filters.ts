@@ -14,7 +14,7 @@ import { DISMISS_REASONS } from '../review/transitions';
 
 const FRAGMENTS = sqlSet(new URL('./filters.sql', import.meta.url), [
   'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome_none', 'imported_from',
-  'imported_to', 'evidence_yes', 'evidence_no',
+  'imported_to', 'evidence_yes', 'evidence_no', 'field_result_yes', 'field_result_no',
 ] as const);
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -32,6 +32,7 @@ export const ReviewFilterQuery = z.object({
   imported_from: instant.optional().describe('first imported at or after'),
   imported_to: instant.optional().describe('first imported before'),
   evidence: z.enum(['0', '1']).optional().describe('1: with photo evidence, 0: without'),
+  field_result: z.enum(['0', '1']).optional().describe('1: a field finding came back, 0: none yet'),
 });
 export type ReviewFilterQuery = z.infer<typeof ReviewFilterQuery>;
 
@@ -62,5 +63,7 @@ export function reviewWhere(r: ReviewFilterQuery, params: unknown[]): string[] {
   if (r.imported_to) out.push(fragment('imported_to', params, r.imported_to));
   if (r.evidence === '1') out.push(fragment('evidence_yes', params));
   if (r.evidence === '0') out.push(fragment('evidence_no', params));
+  if (r.field_result === '1') out.push(fragment('field_result_yes', params));
+  if (r.field_result === '0') out.push(fragment('field_result_no', params));
   return out;
 }

@@ -42,6 +42,8 @@ GRANT SELECT ON priority_weight TO {{runtime}};
 GRANT SELECT, INSERT, UPDATE ON demolition_target TO {{runtime}};
 -- the village register (migration 010): who answers for each village, kept by admins
 GRANT SELECT, INSERT, UPDATE, DELETE ON village_register TO {{runtime}};
+-- proof per outcome (migration 015): the requirements an admin keeps; replacing the set deletes rows
+GRANT SELECT, INSERT, UPDATE, DELETE ON proof_requirement TO {{runtime}};
 -- idempotent decisions (server/review/idempotency.sql)
 GRANT SELECT, INSERT, UPDATE ON decision_request TO {{runtime}};
 -- quality check (server/dashboard/qc.sql): a verdict is written into its item

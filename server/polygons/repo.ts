@@ -80,7 +80,10 @@ export async function listPolygons(q: Queryable, f: PolygonFilter, workSrid: num
     `SELECT p.id, p.survey, p.code, p.status, p.version, p.village_name AS village, p.area_m2,
             p.area_m2 / (10000.0 / 15) AS area_mu, p.flags, p.priority, p.parcel_count, p.largest_parcel_share,
             p.school_distance_m, p.batch_id, p.removed_batch_id IS NOT NULL AS removed,
-            p.geom_changed_batch_id IS NOT NULL AS geometry_changed${geom}
+            p.geom_changed_batch_id IS NOT NULL AS geometry_changed,
+            -- the latest field finding (issue 13 item 16: the queue marks polygons whose field results came back)
+            (SELECT f.finding FROM field_finding f WHERE f.region_code = p.region_code AND f.polygon_id = p.id
+             ORDER BY f.id DESC LIMIT 1) AS field_result${geom}
      FROM survey_polygon p WHERE ${where}
      ORDER BY ${SORTS[f.sort]} LIMIT ${f.limit} OFFSET ${f.offset}`,
     params,

@@ -14,6 +14,7 @@ import { inTx } from './tx';
 import { claim, fingerprint, store } from './idempotency';
 import { addWorkdays, calendarCovers, today } from './workdays';
 import { responsibleFor } from '../villages/register';
+import { checkCaseProof } from './proof';
 
 const SQL = sqlSet(new URL('./cases.sql', import.meta.url), [
   'next_seq', 'insert_case', 'get_case', 'lock_case', 'share_case', 'case_steps', 'case_polygons',
@@ -401,6 +402,8 @@ export async function closeCase(db: Db, regionCode: string, actor: Actor, id: nu
     const c = await lockOpenCase(q, regionCode, id, scope);
     const at = b.outcome_at ?? today();
     notBefore('outcome_at', at, c.discovered_on);
+    // issue 13 item 18: the proof the outcome needs (proof_requirement); not enforced → closed, counted as lacking
+    await checkCaseProof(q, regionCode, id, b.outcome, { outcome_ref: b.outcome_ref, outcome_at: at });
     // lock order: case, polygons (in caseEvents), then case_polygon rows (the status trigger)
     // the outcome goes into every polygon's history (issue 13 item 5)
     await caseEvents(q, regionCode, id, actor, 'case_closed', b.note, {

@@ -15,6 +15,7 @@ import {
 } from './transitions';
 import { inTx } from './tx';
 import { claim, fingerprint, store } from './idempotency';
+import { checkDismissProof } from './proof';
 
 const SQL = sqlSet(new URL('./decisions.sql', import.meta.url), [
   'decide_one', 'polygon_state', 'polygon_villages',
@@ -25,6 +26,11 @@ const refuse = (r: Refusal) => new AppError(r.code, r.message, r.message_zh, r.s
 const polygonNotFound = (id: number) => new AppError('not_found', `No polygon ${id}`, `没有 ID 为 ${id} 的图斑`, 404);
 const visible = (scope: Scope, village: string | null) => !scope || (village !== null && scope.includes(village));
 const actorOf = (p: Principal): Actor => ({ id: p.id, username: p.username });
+const proofOnlyForDismiss = () => new AppError('invalid_input', 'Only dismiss takes a proof', '只有“排除”需要提供证明材料', 400, [{ path: 'proof', message: 'only dismiss takes a proof' }]);
+/** the proof given and the requirements (not enforced) it did not meet, for the event's payload */
+const proofPayload = (b: { proof?: DecisionBody['proof'] }, lacking: string[]) => ({
+  ...(b.proof ? { proof: b.proof } : {}), ...(lacking.length ? { lacking_proof: lacking } : {}),
+});
 
 
 /** Refuse early (before any lock) a polygon the caller may not see, so a new case is not opened for it. */
@@ -64,6 +70,7 @@ export interface DecisionResponse {
 export async function decideOne(db: Db, regionCode: string, p: Principal, polygonId: number, b: DecisionBody, scope: Scope) {
   const r = checkDecision(p.role, { action: b.action, reason: b.reason, note: b.note, hasCase: b.case_id !== undefined || !!b.new_case });
   if (r) throw refuse(r);
+  if (b.proof && b.action !== 'dismiss') throw proofOnlyForDismiss();
   const fp = fingerprint('one', { polygon_id: polygonId, ...b });
   const to = RULES[b.action].to;
 
@@ -77,6 +84,8 @@ export async function decideOne(db: Db, regionCode: string, p: Principal, polygo
     ]);
     const row = upd.rows[0];
     if (!row) throw await whyRefused(q, regionCode, polygonId, b, scope);
+    // issue 13 item 18: the proof the reason needs (refused here rolls the update back)
+    const lacking = b.action === 'dismiss' ? await checkDismissProof(q, regionCode, b.reason!, [polygonId], b.proof) : [];
 
     const left = row.from_status === 'linked' && (b.action === 'return' || b.action === 'reopen')
       ? await unlinkPolygons(q, regionCode, [polygonId])
@@ -90,7 +99,9 @@ export async function decideOne(db: Db, regionCode: string, p: Principal, polygo
       note: b.note ?? null,
       caseId: kase?.id ?? null,
       requestId: b.request_id,
-      payload: kase?.created ? { new_case: true } : left.size ? { left_case: left.get(polygonId) } : undefined,
+      payload: kase?.created || left.size || b.proof || lacking.length
+        ? { ...(kase?.created ? { new_case: true } : left.size ? { left_case: left.get(polygonId) } : {}), ...proofPayload(b, lacking) }
+        : undefined,
     });
     const response: DecisionResponse = {
       polygon: { id: row.id, status: row.status, version: row.version },
@@ -138,6 +149,7 @@ export interface BulkConflict {
 export async function decideBulk(db: Db, regionCode: string, p: Principal, b: BulkDecisionBody, scope: Scope) {
   const r = checkDecision(p.role, { action: b.action, reason: b.reason, note: b.note, hasCase: b.case_id !== undefined || !!b.new_case });
   if (r) throw refuse(r);
+  if (b.proof && b.action !== 'dismiss') throw proofOnlyForDismiss();
   const fp = fingerprint('bulk', b);
   const to = RULES[b.action].to;
   const ids = b.items.map((i) => i.id);
@@ -176,6 +188,7 @@ export async function decideBulk(db: Db, regionCode: string, p: Principal, b: Bu
         { conflicts },
       );
     }
+    const lacking = b.action === 'dismiss' ? await checkDismissProof(q, regionCode, b.reason!, ids, b.proof) : [];
     const upd = await q.query<{ id: number; status: Status; version: number }>(SQL.decide_many, [
       regionCode, ids, b.items.map((i) => i.version), to,
     ]);
@@ -195,7 +208,7 @@ export async function decideBulk(db: Db, regionCode: string, p: Principal, b: Bu
       note: b.note ?? null,
       caseId: kase?.id ?? null,
       requestId: b.request_id,
-      payload: { bulk: ids.length, ...(kase?.created ? { new_case: true } : {}) },
+      payload: { bulk: ids.length, ...(kase?.created ? { new_case: true } : {}), ...proofPayload(b, lacking) },
     });
     const eventOf = new Map(events.map((e) => [e.polygon_id, e]));
     const response: BulkResponse = {

@@ -74,6 +74,15 @@ export const OpenCaseBody = NewCase.extend({
   request_id: z.uuid().optional().describe('client-generated; a retry with the same id returns the case the first request opened'),
 }).strict();
 
+/** What a dismissal carries as its proof (issue 13 item 18; review/proof.ts checks it); kept in the event's payload. */
+export const DecisionProof = z
+  .object({
+    permit_ref: text(200).optional().describe('合法/已批准: the permit reference (规划许可证号 …)'),
+    demolished_on: DateString.optional().describe('已拆除: the demolition date; a photo of the polygon taken on or after it is the proof'),
+  })
+  .strict();
+export type DecisionProof = z.infer<typeof DecisionProof>;
+
 const decisionFields = {
   action: z.enum(DECISION_ACTIONS),
   reason: z.enum(DISMISS_REASONS).optional().describe('dismiss only'),
@@ -81,6 +90,7 @@ const decisionFields = {
   case_id: id.optional().describe('link: an open case'),
   new_case: NewCase.optional().describe('link: open a new case in the same transaction'),
   request_id: z.uuid().describe('client-generated; a retry with the same id returns the first answer'),
+  proof: DecisionProof.optional().describe('dismiss: the proof its reason needs (GET /api/proof-requirements)'),
 };
 const oneCase = (b: { case_id?: number; new_case?: unknown }) => !(b.case_id !== undefined && b.new_case !== undefined);
 const oneCaseMsg = { message: 'give case_id or new_case, not both', path: ['case_id'] };

@@ -19,6 +19,7 @@ import { checkToken, createLink, DEFAULT_LINK_DAYS, LINK_TOKEN_RE, listLinks, MA
 import { fieldCsp, fieldDirOf, sendRefusal, sendShell, sheetPage } from '../field/pages';
 import { assertVisible, fieldPolygon, flagTitles, polygonIdByCode, SHEET_LIMIT, sheetPolygons, worklist } from '../field/polygons';
 import { parseMapSource } from './web';
+import QRCode from 'qrcode';
 
 const ALL = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const REPORTERS = ['admin', 'analyst', 'field'] as const;
@@ -84,6 +85,8 @@ export function fieldRoutes(ctx: AppContext) {
   const csp = fieldCsp(basemap.origin ? [basemap.origin] : []);
 
   r.use(fieldLinkAuth(ctx));
+  // links and QR codes carry the configured public address (issue 16 item 13); the request's host only without one
+  const publicBase = (req: Request) => ctx.config.publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
   // ---- the page: built assets under /field/, the shell for /p, /p/<code>, /f/<token> ----
   // scripts and styles have a gzip twin made by the build (the app has no compression middleware)
@@ -137,7 +140,7 @@ export function fieldRoutes(ctx: AppContext) {
     const rows = await sheetPolygons(ctx.db, region, village);
     const html = await sheetPage({
       village,
-      origin: `${req.protocol}://${req.get('host')}`,
+      origin: publicBase(req),
       rows: rows.slice(0, SHEET_LIMIT),
       truncated: rows.length > SHEET_LIMIT,
       flagTitles: await flagTitles(ctx.db),
@@ -324,12 +327,17 @@ export function fieldRoutes(ctx: AppContext) {
     summary_zh: '生成外业链接（无需账号，仅可查看与上报，到期失效，可撤销）',
     description: 'The token is returned once (url); only its hash is kept. Polygons outside the issuer\'s villages: 404.',
     body: LinkBody, status: 201,
-    response: z.object({ link: LinkOutSchema, token: z.string(), url: z.string() }),
+    response: z.object({
+      link: LinkOutSchema, token: z.string(), url: z.string().describe('on TUBAN_PUBLIC_URL when configured'),
+      qr: z.string().describe('the url as a QR code: data:image/svg+xml URL, for the phone to scan'),
+    }),
   }, async (req, res) => {
     const b = LinkBody.parse(req.body ?? {});
     const { token, link } = await createLink(ctx.db, region, req.principal!, b);
     req.log?.info({ link: link.id, polygons: link.polygon_ids.length, expires_at: link.expires_at }, 'field link issued');
-    res.status(201).json({ link, token, url: `${req.protocol}://${req.get('host')}/f/${token}` });
+    const url = `${publicBase(req)}/f/${token}`;
+    const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+    res.status(201).json({ link, token, url, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` });
   });
 
   route(r, {

@@ -6,6 +6,9 @@ import { AppError } from '../errors';
 import { requireRole, villageScope } from '../auth/guard';
 import { getPolygon, listPolygons, POLYGON_STATUSES, SORTS } from '../polygons/repo';
 import { ReviewFilterQuery } from '../dashboard/review-filters';
+import { route } from '../http/openapi';
+import { accessOf } from '../field/access';
+import { polygonIdByCode } from '../field/polygons';
 
 const csv = z
   .string()
@@ -67,6 +70,18 @@ export function polygonRoutes(ctx: AppContext) {
       return;
     }
     res.json({ total, limit: qy.limit, offset: qy.offset, items });
+  });
+
+  route(r, {
+    method: 'get', path: '/api/polygons/by-code/:code', tags: ['polygons'], roles: ['admin', 'analyst', 'reviewer', 'field'],
+    summary: 'The polygon a code (图斑编号) names: the latest survey\'s, a delivered one first (links name polygons by code)',
+    summary_zh: '按图斑编号查图斑 ID',
+    params: z.object({ code: z.string().min(1).max(100) }), response: z.object({ id: z.number().int(), code: z.string() }),
+    example: { params: { code: 'T-1' } },
+  }, async (req, res) => {
+    const code = z.string().trim().min(1).max(100).safeParse(req.params.code);
+    if (!code.success) throw new AppError('invalid_input', 'A polygon code is 1–100 characters', '图斑编号须为 1–100 个字符', 400);
+    res.json({ id: await polygonIdByCode(ctx.db, ctx.config.regionCode, code.data, accessOf(req)), code: code.data });
   });
 
   r.get('/api/polygons/:id', readers, async (req, res) => {

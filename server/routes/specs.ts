@@ -40,6 +40,7 @@ const PolygonItem = z.object({
   batch_id: z.number().int(),
   removed: z.boolean(),
   geometry_changed: z.boolean(),
+  field_result: z.string().nullable().describe('the latest field finding (under_construction, completed, demolished …), null when none came back'),
 });
 
 registerRoute({

@@ -70,7 +70,7 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     };
     await bulk('verify', list.slice(0, 14));
     await bulk('dismiss', list.slice(14, 20), { reason: 'false_change' });
-    await bulk('dismiss', list.slice(20, 24), { reason: 'agricultural_facility' });
+    await bulk('dismiss', list.slice(20, 24), { reason: 'temporary_use' }); // 农业设施 would need a field photo of each (proof per outcome)
     await bulk('request_field_check', list.slice(24, 27));
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });

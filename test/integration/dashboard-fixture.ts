@@ -120,7 +120,7 @@ export async function seedTown(app: TestApp, survey = '2021'): Promise<Town> {
   await decide(analystA, ids.A4, 'request_field_check');
   await decide(analystA, ids.A6, 'verify');
   await decide(reviewer, ids.A6, 'return', { note: '照片不清楚，请复核' });
-  await decide(analystB, ids.B1, 'dismiss', { reason: 'legal_permitted' });
+  await decide(analystB, ids.B1, 'dismiss', { reason: 'legal_permitted', proof: { permit_ref: '永规建字〔2021〕7号' } });
   await decide(analystB, ids.B2, 'verify');
   await decide(analystA, ids.N1, 'verify');
   return { ids, batches: [b1, b2], analystA, analystB, reviewer };

@@ -152,7 +152,7 @@ describeEachDb('review decisions', (backend) => {
 
   it('is idempotent by request id: a retry answers the first result, one event', async () => {
     const [id] = await seedPolygons(db, 1);
-    const b = body('dismiss', 1, { reason: 'agricultural_facility', note: '大棚' });
+    const b = body('dismiss', 1, { reason: 'temporary_use', note: '施工临时用地' });
     const r1 = await A.post(`/api/polygons/${id}/decisions`, b);
     const r2 = await A.post(`/api/polygons/${id}/decisions`, b);
     expect(r1.status).toBe(200);
@@ -161,7 +161,7 @@ describeEachDb('review decisions', (backend) => {
     expect(r2.body.replayed).toBe(true);
     expect(r2.headers.get('idempotent-replayed')).toBe('true');
     expect({ ...r2.body, replayed: false }).toEqual(r1.body);
-    expect(r1.body.event.reason_label).toEqual({ zh: '农业设施', en: 'Agricultural facility' });
+    expect(r1.body.event.reason_label).toEqual({ zh: '临时用地', en: 'Temporary use' });
     const h = await A.get(`/api/polygons/${id}/history`);
     expect(h.body.items).toHaveLength(1);
     expect(h.body.items[0].request_id).toBe(b.request_id);

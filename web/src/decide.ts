@@ -4,18 +4,59 @@ import { openDialog } from './dialog';
 import { t, type MessageKey } from './i18n';
 import { DISMISS_REASONS, type CaseItem, type DismissReason, type NewCase } from './types';
 
-/** D: the reason picker. Keys 1–6 pick a reason; `other` needs a note. */
-export function pickDismissReason(count: number): Promise<{ reason: DismissReason; note?: string } | null> {
+interface ProofReq { subject: 'dismiss' | 'case'; outcome: string; proof: 'permit_ref' | 'photo_after' | 'field_photo'; enforced: boolean }
+let proofReqs: Promise<ProofReq[]> | undefined;
+/** The proof each outcome needs (GET /api/proof-requirements, issue 13 item 18), once per page. */
+export function proofRequirements(): Promise<ProofReq[]> {
+  proofReqs ??= get<{ items: ProofReq[] }>('/api/proof-requirements', { quiet: true }).then((r) => r.items, () => {
+    proofReqs = undefined;
+    return [];
+  });
+  return proofReqs;
+}
+
+type Proof = { permit_ref?: string; demolished_on?: string };
+
+/**
+ * D: the reason picker. Keys 1–6 pick a reason; `other` needs a note. A reason that needs proof asks for it
+ * (the permit reference, the demolition date) and says which photo it needs; the server refuses without it.
+ */
+export async function pickDismissReason(count: number): Promise<{ reason: DismissReason; note?: string; proof?: Proof } | null> {
+  const reqs = (await proofRequirements()).filter((r) => r.subject === 'dismiss');
+  const needs = (reason: string) => reqs.filter((r) => r.outcome === reason);
+  const asks = (reason: string) => needs(reason).some((r) => r.proof !== 'field_photo');
   return openDialog({
     title: count > 1 ? t('dismiss.titleBulk', { n: count }) : t('dismiss.title'),
     className: 'dismiss',
     body: (done) => {
       const err = h('p', { class: 'error', role: 'alert' });
       const note = h('textarea', { id: 'dismiss-note', rows: 2, maxlength: 2000, placeholder: t('dismiss.notePlaceholder') });
-      const radios = DISMISS_REASONS.map((r, i) =>
-        h('label', { class: 'reason' },
+      const kinds = (list: ProofReq[]) => list.map((x) => t(`proof.kind.${x.proof}` as MessageKey)).join(t('common.listSep'));
+      const radios = DISMISS_REASONS.map((r, i) => {
+        const n = needs(r);
+        const must = n.filter((x) => x.enforced);
+        const may = n.filter((x) => !x.enforced);
+        return h('label', { class: 'reason' },
           h('input', { type: 'radio', name: 'reason', value: r, checked: i === 0 }),
-          h('kbd', null, String(i + 1)), ' ', t(`reason.${r}` as MessageKey)));
+          h('kbd', null, String(i + 1)), ' ', t(`reason.${r}` as MessageKey),
+          must.length ? h('small', { class: 'needs' }, ` · ${t('proof.needs', { list: kinds(must) })}`) : null,
+          may.length ? h('small', { class: 'needs muted' }, ` · ${t('proof.recommended', { list: kinds(may) })}`) : null);
+      });
+      const permit = h('input', { id: 'proof-permit', type: 'text', maxlength: 200, placeholder: t('proof.permitPlaceholder') }) as HTMLInputElement;
+      const date = h('input', { id: 'proof-date', type: 'date', max: new Date().toISOString().slice(0, 10) }) as HTMLInputElement;
+      const permitRow = h('div', { class: 'proof-row', hidden: true }, h('label', { for: 'proof-permit' }, t('proof.permitRef')), permit);
+      const dateRow = h('div', { class: 'proof-row', hidden: true }, h('label', { for: 'proof-date' }, t('proof.demolishedOn')), date,
+        h('small', { class: 'muted' }, t('proof.photoAfterHint')));
+      const photoRow = h('p', { class: 'proof-row hint', hidden: true }, t('proof.fieldPhotoHint'));
+      const proofBox = h('fieldset', { class: 'proof', hidden: true }, h('legend', null, t('proof.title')), permitRow, dateRow, photoRow);
+      const current = () => (form.querySelector<HTMLInputElement>('input[name=reason]:checked')?.value ?? '') as DismissReason;
+      const showProof = () => {
+        const n = needs(current());
+        permitRow.hidden = !n.some((x) => x.proof === 'permit_ref');
+        dateRow.hidden = !n.some((x) => x.proof === 'photo_after');
+        photoRow.hidden = !n.some((x) => x.proof === 'field_photo');
+        proofBox.hidden = !n.length;
+      };
       const form = h('form', {
         onsubmit: (e: Event) => {
           e.preventDefault();
@@ -26,10 +67,25 @@ export function pickDismissReason(count: number): Promise<{ reason: DismissReaso
             note.focus();
             return;
           }
-          done({ reason, note: note.value.trim() || undefined });
+          const n = needs(reason);
+          const must = (k: ProofReq['proof']) => n.some((x) => x.proof === k && x.enforced);
+          if (must('permit_ref') && !permit.value.trim()) {
+            err.textContent = t('proof.permitRequired');
+            permit.focus();
+            return;
+          }
+          if (must('photo_after') && !date.value) {
+            err.textContent = t('proof.dateRequired');
+            date.focus();
+            return;
+          }
+          const proof: Proof = {};
+          if (!permitRow.hidden && permit.value.trim()) proof.permit_ref = permit.value.trim();
+          if (!dateRow.hidden && date.value) proof.demolished_on = date.value;
+          done({ reason, note: note.value.trim() || undefined, ...(Object.keys(proof).length ? { proof } : {}) });
         },
         onkeydown: (e: KeyboardEvent) => {
-          if (e.target === note) {
+          if (e.target === note || e.target === permit || e.target === date) {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
             return;
           }
@@ -39,19 +95,26 @@ export function pickDismissReason(count: number): Promise<{ reason: DismissReaso
             const input = radios[n - 1].querySelector('input')!;
             input.checked = true;
             input.focus();
-            if (DISMISS_REASONS[n - 1] === 'other') note.focus();
+            showProof();
+            const r = DISMISS_REASONS[n - 1];
+            if (r === 'other') note.focus();
+            else if (asks(r)) (permitRow.hidden ? date : permit).focus();
             else form.requestSubmit();
           }
         },
       },
-      h('fieldset', null, h('legend', null, t('dismiss.reason')), radios),
+      h('fieldset', { onchange: () => showProof() }, h('legend', null, t('dismiss.reason')), radios),
+      proofBox,
       h('label', { for: 'dismiss-note' }, t('dismiss.note')), note,
       err,
       h('p', { class: 'hint' }, t('dismiss.keysHint')),
       h('footer', null,
         h('button', { type: 'button', onclick: () => done(null) }, t('common.cancel')),
         h('button', { type: 'submit', class: 'primary danger' }, t('action.dismiss'))));
-      setTimeout(() => radios[0].querySelector('input')!.focus(), 0);
+      setTimeout(() => {
+        showProof();
+        radios[0].querySelector('input')!.focus();
+      }, 0);
       return form;
     },
   });

@@ -1,5 +1,5 @@
 import { h } from './dom';
-import { dateTime, int, label, lang, num, pct, t, type MessageKey } from './i18n';
+import { dateTime, int, label, lang, num, pct, t, tMaybe, type MessageKey } from './i18n';
 import type { Detail, History, HistoryEvent, ListItem, Status } from './types';
 import { flagLabel } from './labels';
 import { get } from './api';
@@ -64,15 +64,63 @@ export function currentCase(history: History | undefined): { id: number; number:
   return c;
 }
 
+const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
+
+/**
+ * What an event's payload says, in words (issue 13 item 16): a field finding with its photos and distance, the
+ * proof a dismissal carried (or lacked), a case's outcome.
+ */
+function payloadLines(e: HistoryEvent): Node[] {
+  const p = e.payload ?? {};
+  const out: Node[] = [];
+  if (e.action === 'field_finding' && str(p.finding)) {
+    const photos = Array.isArray(p.photos) ? p.photos.length : 0;
+    const bits = [
+      photos ? t('history.photos', { n: photos }) : '',
+      typeof p.distance_m === 'number' ? t('history.distance', { m: num(p.distance_m, 0) }) : '',
+    ].filter(Boolean).join(' · ');
+    out.push(h('div', { class: `finding fr-${p.finding as string}` },
+      h('b', null, t('history.finding', { finding: tMaybe(`finding.${p.finding as string}`) ?? label(p.finding_label as never, String(p.finding)) })),
+      bits ? h('span', { class: 'muted' }, ` · ${bits}`) : null));
+  }
+  const proof = (p.proof ?? {}) as Record<string, unknown>;
+  if (str(proof.permit_ref)) out.push(h('div', { class: 'proof' }, t('history.proofPermit', { ref: proof.permit_ref as string })));
+  if (str(proof.demolished_on)) out.push(h('div', { class: 'proof' }, t('history.proofDemolished', { date: proof.demolished_on as string })));
+  if (Array.isArray(p.lacking_proof) && p.lacking_proof.length) {
+    out.push(h('div', { class: 'proof lacking' }, t('history.lackingProof', {
+      list: p.lacking_proof.map((k) => tMaybe(`proof.kind.${String(k)}`) ?? String(k)).join(t('common.listSep')),
+    })));
+  }
+  if (e.action === 'case_closed' && str(p.outcome)) {
+    const m2 = typeof p.outcome_m2 === 'number' ? ` · ${num(p.outcome_m2, 1)} m²` : '';
+    out.push(h('div', null, t('history.caseOutcome', { outcome: (tMaybe(`outcome.${p.outcome as string}`) ?? (p.outcome as string)) + m2 })));
+  }
+  return out;
+}
+
+/** The priority's terms that count, with their weights (issue 13 rule 9: the formula in the detail panel). */
+function formulaNode(f: NonNullable<Detail['priority_formula']>): Node {
+  const termLabel = (k: string, v: number, w: number) =>
+    k === 'area_per_100m2' ? t('formula.area', { m2: num(v, 0), w: num(w, 2), cap: num(f.area_cap, 0) })
+      : k === 'other_layer' || k === 'geom_changed' ? t(`formula.${k}` as MessageKey) : flagLabel(k);
+  const terms = f.terms.filter((x) => x.points > 0);
+  return h('details', { class: 'formula' },
+    h('summary', null, t('detail.formula'), ' · ', t('detail.formulaTotal', { total: num(f.total, 1) })),
+    h('table', { class: 'formula-terms' }, h('tbody', null,
+      terms.map((x) => h('tr', null, h('td', null, termLabel(x.key, x.value, x.weight)), h('td', { class: 'num' }, `+${num(x.points, 1)}`))))),
+    h('p', { class: 'muted small' }, f.formula));
+}
+
 function eventRow(e: HistoryEvent): Node {
   const action = label(e.action_label, e.action);
-  return h('li', null,
+  return h('li', { 'data-action': e.action },
     h('time', { datetime: e.at }, dateTime(e.at)), ' ',
     h('strong', null, e.username), ' ',
     action, ' ',
     h('span', { class: 'muted' }, `${t(`status.${e.from_status}` as MessageKey)} → ${t(`status.${e.to_status}` as MessageKey)}`),
     e.reason ? h('div', null, `${t('detail.reason')}: ${label(e.reason_label, e.reason)}`) : null,
     e.case_id ? h('div', null, `${t('detail.case')}: ${e.case_number ?? `#${e.case_id}`}`) : null,
+    ...payloadLines(e),
     e.note ? h('div', { class: 'note' }, e.note) : null);
 }
 
@@ -93,7 +141,7 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
     section(t('detail.basics'), dl([
       [t('detail.area'), `${num(d.area_m2, 0)} m² · ${num(d.area_mu, 2)} ${t('unit.mu')}`],
       [t('detail.village'), d.village_name ?? t('detail.noVillage')],
-      [t('detail.priority'), num(d.priority, 1)],
+      [t('detail.priority'), d.priority_formula ? h('span', null, num(d.priority, 1), ' ', formulaNode(d.priority_formula)) : num(d.priority, 1)],
       [t('detail.flags'), flagsNode(d.flags)],
       [t('detail.school'), d.school_distance_m === null
         ? t('detail.noSchool')

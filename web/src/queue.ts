@@ -12,6 +12,8 @@ export function describeExtra(key: string, value: string): string {
       return `${t('extra.reason')}${list.map((r) => (r === '-' ? t('extra.none') : tMaybe(`reason.${r}`) ?? r)).join(t('common.listSep'))}`;
     case 'evidence':
       return value === '1' ? t('extra.withPhoto') : t('extra.withoutPhoto');
+    case 'field_result':
+      return value === '1' ? t('extra.fieldResultYes') : t('extra.fieldResultNo');
     case 'first_outcome':
       return t('extra.neverDecided');
     case 'first_outcome_from':
@@ -39,6 +41,8 @@ export interface QueueHost {
   conflicts: Set<number>;
   canDecide: boolean;
   setFilters(patch: Partial<ViewState>): void;
+  /** `/`, a code, Enter: filter by it, then select and open the match (issue 13 item 13) */
+  openSearch(q: string | undefined): void;
   select(id: number): void;
   toggleCheck(id: number, on?: boolean): void;
   checkRange(fromId: number, toId: number): void;
@@ -56,14 +60,17 @@ export class QueueView {
   private bulkBar = h('div', { class: 'bulkbar', hidden: true, role: 'region', 'aria-label': t('bulk.region') });
   private summary = h('p', { class: 'summary', 'aria-live': 'polite' });
   private list = h('ul', { class: 'list', role: 'listbox', 'aria-label': t('queue.list'), tabindex: 0 });
+  /** checked polygons the loaded list does not hold (box-selected on the map, another filter): shown all the same */
+  private offList = h('div', { class: 'off-list', hidden: true });
   private sentinel = h('li', { class: 'sentinel', 'aria-hidden': 'true' });
   private search!: HTMLInputElement;
   private lastChecked?: number;
 
   constructor(private readonly host: QueueHost) {
     this.el = h('aside', { class: 'queue', 'aria-label': t('queue.title') },
-      this.chips, this.filters, this.summary, this.bulkBar, this.list);
+      this.chips, this.filters, this.summary, this.bulkBar, this.offList, this.list);
     this.list.addEventListener('click', (e) => this.onListClick(e));
+    this.offList.addEventListener('click', (e) => this.onListClick(e));
     new IntersectionObserver((entries) => {
       if (entries.some((x) => x.isIntersecting) && this.host.hasMore()) void this.host.loadMore();
     }, { root: this.list, rootMargin: '200px' }).observe(this.sentinel);
@@ -113,7 +120,7 @@ export class QueueView {
     this.search.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') {
         clearTimeout(timer);
-        this.host.setFilters({ q: this.search.value.trim() || undefined });
+        this.host.openSearch(this.search.value.trim() || undefined);
         this.list.focus();
       } else if (e.key === 'Escape') {
         this.search.blur();
@@ -177,7 +184,15 @@ export class QueueView {
             onclick: () => this.host.setFilters({ extra: {} }),
           }, '×'))
         : null,
-      h('div', { class: 'row' }, this.search),
+      h('div', { class: 'row' }, this.search,
+        h('button', {
+          type: 'button', class: 'chip small field-result', id: 'f-field-result', title: t('queue.fieldResultTitle'),
+          'aria-pressed': v.extra.field_result === '1' ? 'true' : 'false',
+          onclick: () => {
+            const { field_result: cur, ...rest } = v.extra;
+            this.host.setFilters({ extra: cur === '1' ? rest : { ...rest, field_result: '1' } });
+          },
+        }, t('queue.fieldResult'))),
       h('div', { class: 'row' }, village, batch, sort),
       flagNames.length ? flags : null);
     this.renderChips();
@@ -191,6 +206,7 @@ export class QueueView {
   renderList() {
     const { items } = this.host;
     this.renderSummary();
+    this.renderOffList();
     if (!items.length) {
       mount(this.list, h('li', { class: 'empty' }, t('queue.empty')));
       return;
@@ -219,7 +235,11 @@ export class QueueView {
     this.host.conflicts.has(it.id) ? h('span', { class: 'warn-icon', title: t('conflict.rowTitle') }, '⚠') : null,
     h('span', { class: 'meta' },
       `${it.village ?? t('detail.noVillage')} · ${num(it.area_mu, 2)} ${t('unit.mu')} · ${t('queue.priorityShort')} ${num(it.priority, 1)}`),
-    it.flags.length ? h('span', { class: 'flags' }, it.flags.map((f) => h('span', { class: `flag fl-${f}` }, flagLabel(f)))) : null);
+    it.flags.length ? h('span', { class: 'flags' }, it.flags.map((f) => h('span', { class: `flag fl-${f}` }, flagLabel(f)))) : null,
+    it.field_result
+      ? h('span', { class: `field-back fr-${it.field_result}`, title: t('queue.fieldResult') },
+        t('queue.fieldResultBadge', { finding: tMaybe(`finding.${it.field_result}`) ?? it.field_result }))
+      : null);
     return li;
   }
 
@@ -247,6 +267,7 @@ export class QueueView {
       const box = el.querySelector<HTMLInputElement>('input.check');
       if (box) box.checked = on;
     }
+    this.renderOffList();
     const n = this.host.checked.size;
     this.bulkBar.hidden = n === 0;
     if (!n) return;
@@ -258,6 +279,24 @@ export class QueueView {
       h('div', { class: 'acts' },
         b('verify', 'V'), b('link', 'L'), b('dismiss', 'D'), b('request_field_check', 'F'),
         h('button', { type: 'button', class: 'link', onclick: () => this.host.clearChecks() }, t('bulk.clear'), ' ', h('kbd', null, 'Esc'))));
+  }
+
+  /** Checked polygons not in the loaded list, as rows above it: a box selection shows wherever it lies (issue 13 item 15). */
+  private renderOffList() {
+    const listed = new Set(this.host.items.map((x) => x.id));
+    const off = [...this.host.checked.entries()].filter(([id]) => !listed.has(id));
+    this.offList.hidden = off.length === 0;
+    if (!off.length) return mount(this.offList);
+    mount(this.offList,
+      h('p', { class: 'small muted' }, t('queue.offList', { n: off.length })),
+      h('ul', { class: 'list off', role: 'listbox', 'aria-label': t('queue.offList', { n: off.length }) },
+        off.slice(0, 50).map(([id, c]) => h('li', {
+          id: `off-${id}`, role: 'option', 'data-id': id, class: `row st-${c.status} checked`,
+          'aria-selected': id === this.host.selectedId ? 'true' : 'false',
+        },
+        h('input', { type: 'checkbox', class: 'check', checked: true, 'aria-label': t('queue.checkRow', { code: c.code }), tabindex: -1 }),
+        h('span', { class: `badge st-${c.status}` }, t(`status.${c.status}` as MessageKey)),
+        h('span', { class: 'code' }, c.code)))));
   }
 
   private onListClick(e: MouseEvent) {

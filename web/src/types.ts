@@ -35,6 +35,8 @@ export interface ListItem {
   batch_id: number;
   removed: boolean;
   geometry_changed: boolean;
+  /** the latest field finding, when one came back (issue 13 item 16) */
+  field_result?: string | null;
 }
 
 export interface ListResponse {
@@ -115,6 +117,10 @@ export interface Detail {
   layers: LayerHit[];
   prior: Prior[];
   versions: { batch_id: number; superseded_by_batch_id: number; area_m2: number }[];
+  /** how the stored priority is made, term by term (server/reconcile/priority.ts explainPriority) */
+  priority_formula?: { total: number; formula: string; area_cap: number; terms: { key: string; value: number; weight: number; points: number }[] };
+  village2_name?: string | null;
+  village_share?: number | null;
 }
 
 export interface Label {
@@ -136,6 +142,7 @@ export interface HistoryEvent {
   case_number?: string | null;
   action_label: Label | null;
   reason_label: Label | null;
+  payload?: Record<string, unknown>;
 }
 
 export interface History {

@@ -3,11 +3,16 @@ import { SORTS, STATUSES, type Sort, type Status } from './types';
 
 /**
  * What a link holds (issue 4 §5): the selected polygon, the queue filters and the map view, e.g.
- *   #/?p=123&status=pending&village=吉安社区&z=16&c=105.93,29.40
+ *   #/?code=JA-0042&status=pending&village=吉安社区&z=16&c=105.93,29.40
  * status: absent = the default queue (pending), `all` = no status filter.
+ * The polygon is named by its code (图斑编号, issue 13 item 14): a link read aloud or pasted into a report means
+ * something. Older links name its internal id (`p=123`); they still open it.
  */
 export interface ViewState {
+  /** the selected polygon's internal id: from an old link, or while its code is not known yet */
   p?: number;
+  /** the selected polygon's code (图斑编号) */
+  code?: string;
   status: Status[];
   village: string[];
   flags: string[];
@@ -26,6 +31,7 @@ export interface ViewState {
 /** The review filters of GET /api/polygons (server/dashboard/review-filters.ts) plus survey. */
 export const EXTRA_KEYS = [
   'survey', 'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome', 'imported_from', 'imported_to', 'evidence',
+  'field_result',
 ] as const;
 
 /** Which screen a hash opens: #/dashboard…, #/qc…, else the workspace (#/?…). */
@@ -53,6 +59,7 @@ export function parseHash(hash: string): ViewState {
   const c = list(u.get('c')).map(Number);
   return {
     p: posInt(u.get('p')),
+    code: u.get('code')?.trim().slice(0, 100) || undefined,
     status,
     village: list(u.get('village')),
     flags: list(u.get('flags')).filter((f) => /^[a-z][a-z0-9_]{0,39}$/.test(f)),
@@ -75,7 +82,9 @@ export function formatHash(s: ViewState): string {
     // keep Chinese names and commas readable in the address bar
     parts.push(`${k}=${encodeURIComponent(String(v)).replace(/%2C/gi, ',')}`);
   };
-  put('p', s.p);
+  // the code when known; the id only until it is
+  if (s.code) put('code', s.code);
+  else put('p', s.p);
   const sameAsDefault = s.status.length === DEFAULT_STATUS.length && s.status.every((x) => DEFAULT_STATUS.includes(x));
   if (!sameAsDefault) put('status', s.status.length ? s.status.join(',') : 'all');
   put('village', s.village.join(','));

@@ -1,4 +1,4 @@
-import { api, ApiError, get, post, qs } from './api';
+import { ApiError, get, post, qs } from './api';
 import { debounce, h, isTyping, mount, uuid } from './dom';
 import { confirmDialog, openDialog } from './dialog';
 import { askNote, pickCase, pickDismissReason } from './decide';
@@ -14,6 +14,7 @@ import type {
 import { filterQuery, formatHash, parseHash, type ViewState } from './url';
 import type { MapView } from './map/view';
 import { fetchPage, type BBox, type Page, type Prefetch } from './queue-data';
+import { shareFieldLink } from './field-link';
 
 const UNDO_MS = 8000;
 const TO: Record<Action, Status> = {
@@ -22,7 +23,7 @@ const TO: Record<Action, Status> = {
 const OUTCOMES: Status[] = ['verified', 'linked', 'dismissed'];
 const OPEN: Status[] = ['pending', 'field_check'];
 
-type Extra = { reason?: DismissReason; note?: string; case_id?: number; new_case?: NewCase };
+type Extra = { reason?: DismissReason; note?: string; case_id?: number; new_case?: NewCase; proof?: { permit_ref?: string; demolished_on?: string } };
 type Checked = { version: number; status: Status; code: string };
 
 interface Undo {
@@ -40,6 +41,9 @@ export class Workspace implements QueueHost {
   items: ListItem[] = [];
   total = 0;
   counts?: Counts;
+  /** per status over the whole campaign (no filter): the header keeps these (issue 13 item 14) */
+  private campaign?: Counts['status'];
+  private mapConfig?: MapConfig;
   selectedId?: number;
   checked = new Map<number, Checked>();
   conflicts = new Set<number>();
@@ -107,6 +111,9 @@ export class Workspace implements QueueHost {
     const pre = this.pre;
     this.pre = undefined;
     const config = pre ? pre.config.catch(() => get<MapConfig>('/api/config/map')) : get<MapConfig>('/api/config/map');
+    void config.then((c) => (this.mapConfig = c), () => undefined);
+    // a link naming its polygon by code: find its id (the loaded list first, else the server)
+    if (v.code && !v.p) v.p = await this.idOfCode(v.code, pre?.page);
     const tileList = get<{ layers: TileLayerInfo[] }>('/tiles').catch(() => ({ layers: [] as TileLayerInfo[] }));
     const list = this.loadList(pre?.page);
     // the counts (per status, village and flag over the whole survey: the page's heaviest query) wait for the
@@ -219,9 +226,27 @@ export class Workspace implements QueueHost {
     return this.loadingMore;
   }
 
+  private async idOfCode(code: string, page?: Promise<Page>): Promise<number | undefined> {
+    const listed = (await page?.catch(() => undefined))?.items.find((x) => x.code === code);
+    if (listed) return listed.id;
+    try {
+      return (await get<{ id: number }>(`/api/polygons/by-code/${encodeURIComponent(code)}`, { quiet: true })).id;
+    } catch {
+      toast(t('queue.noMatch', { q: code }), { kind: 'error' });
+      return undefined;
+    }
+  }
+
   async loadCounts() {
     try {
-      this.counts = await get<Counts>(`/api/polygons/counts${qs(filterQuery(this.view))}`);
+      const q = filterQuery(this.view);
+      const filtered = Object.entries(q).some(([k, v]) => k !== 'status' && (Array.isArray(v) ? v.length : v !== undefined));
+      const [counts, campaign] = await Promise.all([
+        get<Counts>(`/api/polygons/counts${qs(q)}`),
+        filtered ? get<Counts>('/api/polygons/counts') : undefined,
+      ]);
+      this.counts = counts;
+      this.campaign = campaign ? { ...campaign.status } : { ...counts.status };
       this.queue.renderFilters();
       this.renderTopCounts();
     } catch (e) {
@@ -229,12 +254,15 @@ export class Workspace implements QueueHost {
     }
   }
 
+  /** the campaign's totals, whatever the filter; the filtered count beside them (issue 13 item 14) */
   private renderTopCounts() {
-    const c = this.counts;
+    const c = this.campaign;
     if (!c) return;
-    const open = c.status.pending + c.status.field_check;
-    const all = Object.values(c.status).reduce((a, b) => a + b, 0);
-    mount(this.countsEls, t('top.progress', { open, done: all - open, all }));
+    const open = c.pending + c.field_check;
+    const all = Object.values(c).reduce((a, b) => a + b, 0);
+    const filtered = this.counts && (this.view.village.length || this.view.flags.length || this.view.batch || this.view.q || Object.keys(this.view.extra).length);
+    mount(this.countsEls, h('span', { class: 'campaign' }, t('top.progress', { open, done: all - open, all })),
+      filtered ? h('span', { class: 'filtered', id: 'top-filtered' }, ` · ${t('top.filtered', { n: this.counts!.total })}`) : null);
   }
 
   private detail(id: number): Promise<Detail> {
@@ -264,19 +292,30 @@ export class Workspace implements QueueHost {
 
   // ---------------------------------------------------------------- filters and URL
 
-  setFilters(patch: Partial<ViewState>) {
+  /** A filter change is a new history entry: Back returns to the filters before (issue 13 item 14). */
+  setFilters(patch: Partial<ViewState>): Promise<void> {
     Object.assign(this.view, patch);
-    this.writeHash();
+    this.writeHash(true);
     this.queue.renderFilters();
-    void this.loadList();
     void this.loadCounts();
+    return this.loadList();
   }
 
-  private writeHash() {
+  /** `/`, code, Enter: the list filtered by it, and the match (the exact code, else the first) selected and open. */
+  async openSearch(q: string | undefined) {
+    await this.setFilters({ q });
+    if (!q) return;
+    const hit = this.items.find((x) => x.code === q) ?? this.items.find((x) => x.code.toLowerCase() === q.toLowerCase()) ?? this.items[0];
+    if (hit) await this.select(hit.id);
+    else toast(t('queue.noMatch', { q }), { ms: 2500 });
+  }
+
+  private writeHash(push = false) {
     const h = formatHash(this.view);
     if (h === this.lastHash) return;
     this.lastHash = h;
-    history.replaceState(null, '', h);
+    if (push) history.pushState(null, '', h);
+    else history.replaceState(null, '', h);
   }
 
   private onHashChange() {
@@ -291,7 +330,10 @@ export class Workspace implements QueueHost {
       void this.loadCounts();
     }
     if (next.c && next.z !== undefined) this.map?.map.jumpTo({ center: next.c, zoom: next.z });
-    if (next.p && next.p !== this.selectedId) void this.select(next.p, { fly: !(next.c && next.z !== undefined) });
+    const fly = !(next.c && next.z !== undefined);
+    if (next.code && next.code !== this.items.find((x) => x.id === this.selectedId)?.code) {
+      void this.idOfCode(next.code).then((id) => (id ? this.select(id, { fly }) : undefined));
+    } else if (!next.code && next.p && next.p !== this.selectedId) void this.select(next.p, { fly });
   }
 
   // ---------------------------------------------------------------- selection
@@ -299,7 +341,10 @@ export class Workspace implements QueueHost {
   async select(id: number, o: { fly?: boolean; scroll?: boolean } = {}) {
     const fly = o.fly ?? true;
     this.selectedId = id;
-    this.view.p = id;
+    const listed = this.items.find((x) => x.id === id);
+    // the URL names the polygon by its code; by its id only until the detail says the code
+    this.view.code = listed?.code;
+    this.view.p = listed ? undefined : id;
     this.writeHash();
     this.queue.markSelected(id, o.scroll ?? true);
     this.map?.setSelected(id);
@@ -315,6 +360,11 @@ export class Workspace implements QueueHost {
       const d = await this.detail(id);
       if (this.selectedId !== id) return;
       if (fly && !known) this.map?.fitTo(d.bbox);
+      if (!this.view.code) {
+        this.view.code = d.code;
+        this.view.p = undefined;
+        this.writeHash();
+      }
       this.renderHead(item ?? d);
       mount(this.detailEl, renderDetail(d, undefined));
       const hist = await this.history(id).catch(() => undefined);
@@ -364,73 +414,16 @@ export class Workspace implements QueueHost {
           btn('action.dismiss', 'D', () => void this.act('dismiss'), { cls: 'act-dismiss', disabled: !id || !open }),
           btn('action.request_field_check', 'F', () => void this.act('request_field_check'), { cls: 'act-field', disabled: !id || (status !== 'pending' && !!status) }),
           status && (OUTCOMES.includes(status) || status === 'field_check') ? btn('action.reopen', 'O', () => void this.act('reopen')) : null,
-          h('button', { type: 'button', class: 'act act-share', disabled: !id && !this.checked.size, onclick: () => void this.shareFieldLink() },
-            t('action.fieldLink')),
+          h('button', { type: 'button', class: 'act act-share', disabled: !id && !this.checked.size, onclick: () => void this.shareFieldLink(), 'aria-keyshortcuts': 'S' },
+            t('action.fieldLink'), ' ', h('kbd', null, 'S')),
         ]
         : null,
       this.canReturn && status && OUTCOMES.includes(status) ? btn('action.return', 'R', () => void this.act('return')) : null);
   }
 
-  /** A signed field link (/f/<token>) for the checked polygons, or the selected one: no account needed on the phone. */
-  private async shareFieldLink() {
-    const ids = this.checked.size ? [...this.checked.keys()] : this.selectedId ? [this.selectedId] : [];
-    if (!ids.length) return;
-    try {
-      const r = await post<{ url: string; link: { id: number; expires_at: string } }>('/api/field-links', { polygon_ids: ids });
-      await openDialog<null>({
-        title: t('fieldLink.title'),
-        body: (done) => {
-          const input = h('input', { type: 'text', readonly: true, value: r.url, class: 'link-url', autofocus: true }) as HTMLInputElement;
-          input.addEventListener('focus', () => input.select());
-          const active = h('div', { class: 'links-active' });
-          void this.renderActiveLinks(active, r.link.id);
-          return h('div', { class: 'dlg-body' },
-            h('p', null, t('fieldLink.explain', { n: ids.length, until: dateTime(r.link.expires_at) })),
-            input,
-            h('div', { class: 'dlg-actions' },
-              h('button', { type: 'button', onclick: () => { void navigator.clipboard?.writeText(r.url); toast(t('fieldLink.copied'), { kind: 'ok' }); } }, t('fieldLink.copy')),
-              h('button', { type: 'button', onclick: () => done(null) }, t('common.close'))),
-            active);
-        },
-      });
-    } catch (e) {
-      toast(e instanceof ApiError ? e.text() : String(e), { kind: 'error' });
-    }
-  }
-
-  /** The caller's links still in use, each revocable at once (a lost phone, a link sent to the wrong person). */
-  private async renderActiveLinks(el: HTMLElement, newId: number) {
-    type Link = { id: number; codes?: string[]; polygon_ids: number[]; expires_at: string; created_by: string };
-    try {
-      const { items } = await get<{ items: Link[] }>('/api/field-links?active=1&limit=50');
-      if (!items.length) {
-        mount(el);
-        return;
-      }
-      mount(el, h('h3', null, t('fieldLink.active', { n: items.length })),
-        h('ul', { class: 'plain links-list' }, items.map((l) => {
-          const codes = l.codes ?? l.polygon_ids.map(String);
-          const li = h('li', { 'data-link': l.id },
-            h('span', null, l.id === newId ? h('b', null, t('fieldLink.thisOne'), ' ') : null,
-              codes.slice(0, 3).join(t('common.listSep')), codes.length > 3 ? ` ${t('fieldLink.more', { n: codes.length - 3 })}` : '',
-              h('small', { class: 'muted' }, ` · ${l.created_by} · ${t('fieldLink.until', { until: dateTime(l.expires_at) })}`)),
-            h('button', {
-              type: 'button', class: 'link danger-link',
-              onclick: async () => {
-                try {
-                  await api('DELETE', `/api/field-links/${l.id}`);
-                  toast(t('fieldLink.revoked'), { kind: 'ok' });
-                  void this.renderActiveLinks(el, newId);
-                } catch (e) {
-                  toast(e instanceof ApiError ? e.text() : String(e), { kind: 'error' });
-                }
-              },
-            }, t('fieldLink.revoke')));
-          return li;
-        })));
-    } catch {
-      mount(el);
-    }
+  /** S: a signed field link (/f/<token>) with its QR code, for the checked polygons or the selected one. */
+  private shareFieldLink() {
+    return shareFieldLink(this.checked.size ? [...this.checked.keys()] : this.selectedId ? [this.selectedId] : []);
   }
 
   private neighbour(step: 1 | -1, o: { openOnly?: boolean } = {}): ListItem | undefined {
@@ -545,7 +538,7 @@ export class Workspace implements QueueHost {
   }
 
   private async askExtra(action: Action, count: number, item?: ListItem): Promise<Extra | null> {
-    if (action === 'dismiss') return pickDismissReason(count);
+    if (action === 'dismiss') return pickDismissReason(count);  // with the proof its reason needs (issue 13 item 18)
     if (action === 'link') return pickCase({ count, village: item?.village, code: item?.code });
     if (action === 'return') {
       const note = await askNote(t('action.return'), t('note.returnLabel'), t('action.return'));
@@ -581,6 +574,10 @@ export class Workspace implements QueueHost {
     if (this.counts) {
       this.counts.status[from] = Math.max(0, this.counts.status[from] - n);
       this.counts.status[to] += n;
+      if (this.campaign && this.campaign !== this.counts.status) {
+        this.campaign[from] = Math.max(0, this.campaign[from] - n);
+        this.campaign[to] += n;
+      }
       this.queue.renderChips();
       this.renderTopCounts();
     }
@@ -717,7 +714,14 @@ export class Workspace implements QueueHost {
     const versions = new Map(r.items.map((x) => [x.id, x.version]));
     this.offerUndo({ ids: r.items.map((x) => x.id), action, done: Promise.resolve(versions), at: Date.now() },
       t('undo.bulk', { n: r.count, status: t(`status.${to}` as MessageKey) }));
-    if (this.selectedId && versions.has(this.selectedId)) void this.select(this.selectedId, { fly: false, scroll: false });
+    // the view moves on to the next pending polygon (issue 13 item 15): the selected one when it is still open
+    const sel = this.items.find((x) => x.id === this.selectedId);
+    if (sel && OPEN.includes(sel.status) && !versions.has(sel.id)) await this.select(sel.id);
+    else if (sel) await this.move(1, { openOnly: true });
+    else {
+      const first = this.items.find((x) => OPEN.includes(x.status));
+      if (first) await this.select(first.id);
+    }
   }
 
   private bulkRefused(e: unknown, entries: [number, Checked][]) {
@@ -818,7 +822,8 @@ export class Workspace implements QueueHost {
       case 'x': case 'X': case ' ':
         if (this.canDecide && this.selectedId) run(() => this.toggleCheck(this.selectedId!));
         return;
-      case 't': case 'T': return run(() => this.map?.toggleImagery());
+      case 's': case 'S': if (this.canDecide) run(() => void this.shareFieldLink()); return;
+      case 't': case 'T': return run(() => this.imageryKey(e));
       case '/': return run(() => this.queue.focusSearch());
       case '?': return run(() => this.showHelp());
       case 'Escape':
@@ -830,13 +835,26 @@ export class Workspace implements QueueHost {
     }
   }
 
+  /**
+   * T: imagery. Kept small so Shift+T (another date, another source) slots in here; with no imagery configured
+   * it says so instead of doing nothing (issue 13 item 17).
+   */
+  private imageryKey(_e: KeyboardEvent) {
+    const c = this.mapConfig?.imagery;
+    if (!c || (!c.before && !c.after)) {
+      toast(t('map.noImagery'), { ms: 3500 });
+      return;
+    }
+    this.map?.toggleImagery();
+  }
+
   showHelp() {
     const rows: [string, MessageKey][] = [
       ['J / ↓', 'keys.next'], ['K / ↑', 'keys.prev'],
       ['V', 'keys.verify'], ['L', 'keys.link'], ['D', 'keys.dismiss'], ['F', 'keys.field'],
       ['U / Ctrl+Z', 'keys.undo'], [`X / ${t('keys.cap.space')}`, 'keys.check'], [t('keys.cap.shiftClick'), 'keys.range'],
       [t('keys.cap.shiftDrag'), 'keys.box'],
-      ['Esc', 'keys.clear'], ['/', 'keys.search'], ['T', 'keys.imagery'], ['O', 'keys.reopen'], ['R', 'keys.return'], ['?', 'keys.help'],
+      ['Esc', 'keys.clear'], ['/', 'keys.search'], ['T', 'keys.imagery'], ['S', 'keys.fieldLink'], ['O', 'keys.reopen'], ['R', 'keys.return'], ['?', 'keys.help'],
     ];
     void openDialog<boolean>({
       title: t('keys.title'),

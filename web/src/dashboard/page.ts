@@ -17,6 +17,7 @@ import { figureHash } from '../url';
 import { barList, countLink, shareBar, weeklyCurve } from './charts';
 import { choroplethLegend, createChoropleth, withFigures, type Choropleth, type OutlineCollection } from './choropleth';
 import type { Coverage, Figure, Overdue } from './types';
+import { proofKpi } from './proof';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
 interface DashFilter {
@@ -185,7 +186,8 @@ export class Dashboard {
       kpi('dash.kpiEvidence', c.evidence.evidence_available ? h('a', { href: figureHash(c.evidence.filter) }, pct(c.evidence.share)) : '—',
         t('dash.kpiEvidenceSub', { n: int(c.evidence.with_photo), of: int(c.evidence.verified) })),
       kpi('dash.kpiOverdue', h('a', { href: figureHash(o.polygons.filter) }, int(o.polygons.count)),
-        t('dash.kpiOverdueSub', { days: o.pending_days, cases: int(o.cases.count) }), o.polygons.count || o.cases.count ? 'warn' : ''));
+        t('dash.kpiOverdueSub', { days: o.pending_days, cases: int(o.cases.count) }), o.polygons.count || o.cases.count ? 'warn' : ''),
+      proofKpi());
 
     const villageTable = this.figureTable(
       c.by_village.map((v) => ({ key: v.village, name: v.village === '-' ? t('detail.noVillage') : v.village, fig: v })),

@@ -12,6 +12,7 @@ import { topBar } from '../shell';
 import { toast } from '../toast';
 import type { User } from '../types';
 import type { Sample, SampleItem, SampleStats, SampleSummary } from './types';
+import { proofPanel } from './proof';
 
 const CHECKERS: User['role'][] = ['admin', 'reviewer'];
 
@@ -30,7 +31,7 @@ export class QcScreen {
     this.canCheck = CHECKERS.includes(user.role);
     mount(root, h('div', { class: 'dash' },
       topBar(user, 'qc'),
-      h('main', { class: 'dash-main qc' }, h('div', { class: 'qc-side' }, this.drawForm(), this.listEl), this.detailEl)));
+      h('main', { class: 'dash-main qc' }, h('div', { class: 'qc-side' }, this.drawForm(), proofPanel(user), this.listEl), this.detailEl)));
     addEventListener('hashchange', () => {
       if (!location.hash.startsWith('#/qc')) return;
       const id = sampleIdOf(location.hash);

@@ -1,4 +1,5 @@
 import type { MessageKey } from './zh';
+import { deskEn } from './desk';
 
 /** English. Every key of zh.ts, no more (a missing or extra key does not compile). */
 export const en: Record<MessageKey, string> = {
@@ -389,4 +390,5 @@ export const en: Record<MessageKey, string> = {
   'qc.commentRequired': 'A return needs a comment',
   'qc.approvedToast': '{code} approved',
   'qc.returnedToast': '{code} returned to the queue',
+  ...deskEn,
 };

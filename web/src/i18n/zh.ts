@@ -3,6 +3,8 @@
  * and t() accepts only these keys: a missing or misspelt key is a compile error.
  * `{name}` marks a value filled in by t(key, {name}).
  */
+import { deskZh } from './desk';
+
 export const zh = {
   'app.title': '图斑核查',
   'app.switchLang': 'English',
@@ -391,6 +393,7 @@ export const zh = {
   'qc.commentRequired': '退回须填写意见',
   'qc.approvedToast': '{code} 已通过',
   'qc.returnedToast': '{code} 已退回待核查',
+  ...deskZh,
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof zh;
