@@ -28,8 +28,9 @@ export const EXTRA_KEYS = [
   'survey', 'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome', 'imported_from', 'imported_to', 'evidence',
 ] as const;
 
-/** Which screen a hash opens: #/dashboard…, #/qc…, else the workspace (#/?…). */
+/** Which screen a hash opens: #/dashboard…, #/qc…, #/cases…, else the workspace (#/?…). */
 export function screenOf(hash: string): Screen {
+  if (/^#\/cases(\/|\?|$)/.test(hash)) return 'cases';
   if (/^#\/dashboard(\?|$)/.test(hash)) return 'dashboard';
   if (/^#\/qc(\?|$)/.test(hash)) return 'qc';
   return 'workspace';
