@@ -94,10 +94,10 @@ export async function caseDocument(
 <meta charset="utf-8">
 <title>${esc(title)} ${esc(c.number)}</title>
 <style>
-  @page { size: A4; margin: 25mm 22mm 22mm; }
+  @page { size: A4; margin: 22mm 20mm 18mm; }
   * { box-sizing: border-box; }
   body { font-family: "FangSong", "STFangsong", "Noto Serif CJK SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "SimSun", serif;
-         font-size: 14pt; color: #111; margin: 0 auto; max-width: 166mm; line-height: 1.75; }
+         font-size: 13pt; color: #111; margin: 0 auto; max-width: 170mm; line-height: 1.6; }
   h1 { font-size: 20pt; text-align: center; margin: 0 0 2mm; letter-spacing: 0.08em; font-weight: 700; }
   .no { text-align: center; margin: 0 0 8mm; font-size: 12pt; }
   p { margin: 0 0 3mm; text-indent: 2em; }
@@ -106,10 +106,10 @@ export async function caseDocument(
   table.facts th, table.facts td { border: 0.6pt solid #444; padding: 1.5mm 2.5mm; text-align: left; vertical-align: top; }
   table.facts th { width: 28mm; background: #f3f4f6; font-weight: 600; white-space: nowrap; }
   .blank { display: inline-block; border-bottom: 0.8pt solid #111; height: 1.1em; vertical-align: bottom; }
-  .seal { margin-top: 16mm; margin-left: auto; width: 78mm; text-align: center; line-height: 2.2; }
-  .seal .stamp { display: inline-block; width: 40mm; height: 40mm; border: 0.8pt dashed #999; border-radius: 50%;
-                 color: #999; font-size: 10pt; line-height: 40mm; margin: 2mm 0; }
-  .receipt { margin-top: 14mm; border-top: 0.8pt dashed #666; padding-top: 4mm; font-size: 12pt; }
+  .seal { margin-top: 8mm; margin-left: auto; width: 78mm; text-align: center; line-height: 1.9; }
+  .seal .stamp { display: inline-block; width: 30mm; height: 30mm; border: 0.8pt dashed #999; border-radius: 50%;
+                 color: #999; font-size: 10pt; line-height: 30mm; margin: 1mm 0; }
+  .receipt { margin-top: 8mm; border-top: 0.8pt dashed #666; padding-top: 4mm; font-size: 12pt; }
   .receipt p { text-indent: 0; }
   .screen-note { font-family: sans-serif; font-size: 10pt; color: #555; background: #fffbe6; border: 1px solid #e5d48a;
                  padding: 2mm 3mm; margin-bottom: 6mm; text-indent: 0; }

@@ -25,7 +25,6 @@ export class CaseView {
   private c?: CaseDetail;
   private photos: CasePhoto[] = [];
   private history: CaseHistoryItem[] = [];
-  private map?: { resize(): void };
 
   constructor(private readonly el: HTMLElement, private readonly user: User, private readonly id: number) {}
 
@@ -105,7 +104,7 @@ export class CaseView {
         section(ct('case.photos'), 'case-photos', this.photoStrip()))));
     if (c.polygons.some((p) => p.geometry)) {
       try {
-        this.map = caseMap(mapEl, c.polygons);
+        caseMap(mapEl, c.polygons);
       } catch {
         mapEl.remove(); // no WebGL: the list of codes still opens each polygon
       }
