@@ -271,8 +271,9 @@ describe.runIf(existsSync(CHROMIUM))('a case officer works a case in the browser
     await page.selectOption('#st-step', 'report_to_town');
     await page.click('dialog.step-form button[type=submit]');
     expect(await page.textContent('dialog.step-form .error')).toContain('须附照片');
-    const raw = Buffer.alloc(64 * 48 * 3);
-    for (let i = 0; i < raw.length; i += 3) { raw[i] = 200; raw[i + 1] = (i / 3) % 64 * 4; raw[i + 2] = 60; }
+    // filtered scanlines: a filter byte (0) before each row of 64 RGB pixels, a gradient across
+    const row = Buffer.from([0, ...Array.from({ length: 64 }, (_, x) => [200, x * 4, 60]).flat()]);
+    const raw = Buffer.concat(Array.from({ length: 48 }, () => row));
     const file = path.join(tmp, 'site.png');
     writeFileSync(file, rgbPng(64, 48, raw));
     await page.setInputFiles('#st-file', file);
