@@ -9,6 +9,7 @@ import { logSafeParams, logSafeUrl } from './http/log-url';
 import { refuseNul } from './http/schemas';
 import { polygonRoutes } from './routes/polygons';
 import { reviewRoutes } from './routes/review';
+import { caseDocumentRoutes } from './routes/case-documents';
 import { importRoutes } from './routes/imports';
 import { healthRoutes } from './routes/health';
 import { tileFastPath, tileRoutes, tileServiceFor } from './routes/tiles';
@@ -85,6 +86,7 @@ export function createApp(o: AppOptions) {
   app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id
   app.use(polygonRoutes(ctx));
   app.use(reviewRoutes(ctx));
+  app.use(caseDocumentRoutes(ctx));
   app.use(importRoutes(ctx));
   app.use(dashboardRoutes(ctx));
   app.use(villageRoutes(ctx));

@@ -149,7 +149,8 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
           ? t('detail.schoolNamed', { m: num(d.school_distance_m, 0), name: school.feature_name })
           : `${num(d.school_distance_m, 0)} m`],
       [t('detail.survey'), `${d.survey} · ${t('detail.batch')} #${d.batch_id}`],
-      [t('detail.case'), kase ? h('strong', null, kase.number) : t('detail.noCase')],
+      // the case opens on the case screens (issue 13)
+      [t('detail.case'), kase ? h('a', { href: `#/cases/${kase.id}`, class: 'case-link' }, h('strong', null, kase.number)) : t('detail.noCase')],
     ])),
     section(t('detail.parcels', { n: d.parcels.length }),
       d.parcels.length

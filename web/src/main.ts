@@ -62,7 +62,9 @@ async function boot() {
     ? new (await import('./dashboard/page')).Dashboard(root, user)
     : screen === 'qc'
       ? new (await import('./dashboard/qc')).QcScreen(root, user)
-      : new Workspace(root, user, mapModule, pre);
+      : screen === 'cases'
+        ? new (await import('./cases/screen')).CasesScreen(root, user)
+        : new Workspace(root, user, mapModule, pre);
   // the session ended (logged out elsewhere, expired, disabled): back to the login screen, keeping the link
   let relogging = false;
   onAuthProblem((e) => {

@@ -4,12 +4,14 @@ import { lang, setLang, t, type MessageKey } from './i18n';
 import type { User } from './types';
 
 /** The screens of the web app; the hash says which one (screenOf in url.ts). */
-export type Screen = 'workspace' | 'dashboard' | 'qc';
+export type Screen = 'workspace' | 'dashboard' | 'qc' | 'cases';
 
 const SCREENS: { id: Screen; hash: string; key: MessageKey; roles: User['role'][] }[] = [
   { id: 'workspace', hash: '#/', key: 'nav.workspace', roles: ['admin', 'analyst', 'reviewer', 'field'] },
   { id: 'dashboard', hash: '#/dashboard', key: 'nav.dashboard', roles: ['admin', 'analyst', 'reviewer'] },
   { id: 'qc', hash: '#/qc', key: 'nav.qc', roles: ['admin', 'analyst', 'reviewer'] },
+  // the case screens (issue 13): officers work cases, reviewers read them
+  { id: 'cases', hash: '#/cases', key: 'nav.cases', roles: ['admin', 'analyst', 'reviewer'] },
 ];
 
 export const canSee = (user: User, s: Screen) => SCREENS.find((x) => x.id === s)!.roles.includes(user.role);

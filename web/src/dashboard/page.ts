@@ -18,6 +18,7 @@ import { barList, countLink, shareBar, weeklyCurve } from './charts';
 import { choroplethLegend, createChoropleth, withFigures, type Choropleth, type OutlineCollection } from './choropleth';
 import type { Coverage, Figure, Overdue } from './types';
 import { proofKpi } from './proof';
+import { casePanel } from './case-panel';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
 interface DashFilter {
@@ -241,6 +242,8 @@ export class Dashboard {
         card(t('dash.byBatch'), batches, { id: 'p-batches' }),
         card(t('dash.age'), [ages, oldest ? h('p', { class: 'hint' }, t('dash.oldest', { d: int(oldest.age_days) }), ' ',
           oldest.polygons.slice(0, 5).map((p, i) => [i ? t('common.listSep') : '', h('a', { href: `#/?p=${p.id}&status=all` }, p.code)])) : null], { id: 'p-age' })),
+      // issue 13: demolished m² against the year's target, cases closed per week (its own module)
+      casePanel(this.user, this.filter.year ? Number(this.filter.year) : undefined),
       h('div', { class: 'grid two' },
         card(t('dash.overdueCases', { n: int(o.cases.count) }), cases, { id: 'p-overdue-cases' }),
         card(t('dash.overduePolygons', { days: o.pending_days, n: int(o.polygons.count) }), overduePolys, { id: 'p-overdue-polygons' })));

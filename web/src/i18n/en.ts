@@ -261,6 +261,7 @@ export const en: Record<MessageKey, string> = {
   'nav.workspace': 'Queue',
   'nav.dashboard': 'Coverage',
   'nav.qc': 'Quality check',
+  'nav.cases': 'Cases',
 
   'extra.title': 'Dashboard filter:',
   'extra.sep': '; ',

@@ -264,6 +264,7 @@ export const zh = {
   'nav.workspace': '核查队列',
   'nav.dashboard': '核查看板',
   'nav.qc': '质量抽查',
+  'nav.cases': '案件',
 
   'extra.title': '看板筛选：',
   'extra.sep': '；',
