@@ -2,35 +2,50 @@
  * OGC API – Features, Part 1 (core + GeoJSON), read-only, so QGIS and other GIS clients open tuban's layers
  * live: the survey polygons (status filter, the caller's villages only), the parcels and each reference
  * layer. Collections come from the same catalog as the vector tiles (server/tiles/catalog.ts), so a layer
- * has one name everywhere. Geometries in CRS84; offset paging with `next` links.
+ * has one name everywhere. Geometries in CRS84 or, with `crs=`, EPSG:4490 or the work CRS (Part 2, crs.ts);
+ * keyset paging: a `next` link carries the last id served, so every page costs the same.
  */
 import type { Db } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 import { buildCatalog, workCrsBox, type LonLatBox, type TileLayer } from '../tiles/catalog';
 import { filterWhere, shiftParams } from '../dashboard/filters';
+import { geomSql, servedCrs, type ServedCrs } from './crs';
 
 const SQL = sqlSet(new URL('./ogc.sql', import.meta.url), [
   'layers', 'proj4', 'survey_count', 'survey_items', 'survey_extent', 'parcels_count', 'parcels_items', 'parcels_extent',
-  'features_count', 'features_items', 'features_extent', 'bbox',
+  'features_count', 'features_items', 'features_extent', 'bbox', 'bbox_work',
 ] as const);
 
-export const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
+export { CRS84 } from './crs';
 export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
+  'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
 ];
-export const DEFAULT_LIMIT = 100;
+/** Issue 17 item 6: declared in the OpenAPI document, so QGIS (and GDAL ≥ 3.8) ask for pages this size, not 10. */
+export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 10_000;
 
 export interface ItemsQuery {
   limit: number;
-  offset: number;
-  bbox?: LonLatBox;
-  /** survey only */
-  status?: string[];
+  /** keyset cursor: serve ids above this one (0 = from the start) */
+  after: number;
+  /** x/y box in `bboxCrs` (already in PostGIS's x/y order) */
+  bbox?: [number, number, number, number];
+  bboxCrs?: ServedCrs;
+  /** output CRS (default CRS84) */
+  crs?: ServedCrs;
+  /** property filters, parsed (queryables.ts) */
+  filters?: Record<string, unknown>;
+  /** survey only: first imported in [from, to) — the `datetime` parameter */
+  importedFrom?: string;
+  importedTo?: string;
   /** one feature */
   fid?: number;
+  /** compute numberMatched (the first page; a cursor page skips the count, which costs a full scan) */
+  count: boolean;
 }
 
 export interface Caller {
@@ -54,6 +69,10 @@ class Where {
     return this.clauses.join(' AND ');
   }
 }
+
+/** A predicate fragment of ogc.sql (comment lines dropped) with $1.. renumbered to follow `first` parameters. */
+const fragment = (sql: string, first: number) =>
+  sql.split('\n').filter((l) => !/^\s*--/.test(l)).join('\n').replace(/\$(\d+)\b/g, (_m, k: string) => `$${first + Number(k)}`);
 
 export class OgcService {
   private box?: Promise<LonLatBox>;
@@ -84,8 +103,14 @@ export class OgcService {
   private async where(c: TileLayer, caller: Caller, q: Partial<ItemsQuery>): Promise<Where | null> {
     let w: Where;
     if (c.kind === 'survey') {
+      const f = q.filters ?? {};
       const { where, params } = filterWhere(
-        { regionCode: this.o.regionCode, villageScope: caller.scope, status: q.status, includeRemoved: false }, {}, this.o.workSrid,
+        {
+          regionCode: this.o.regionCode, villageScope: caller.scope, includeRemoved: false,
+          village: f.village as string[] | undefined, status: f.status as string[] | undefined,
+          flags: f.flags as string[] | undefined, batch: f.batch_id as number | undefined, survey: f.survey as string | undefined,
+        },
+        { imported_from: q.importedFrom, imported_to: q.importedTo }, this.o.workSrid,
       );
       w = new Where(params);
       w.clauses.push(where);
@@ -97,15 +122,25 @@ export class OgcService {
         // village outlines are per village: a village-limited caller sees only its own
         if (c.layerName === 'village' && caller.scope) w.add((n) => `p.name = ANY(${n(caller.scope)}::text[])`);
       }
+      // property filters: column names from this fixed map, values as parameters
+      const COLUMNS: Record<string, string> = { land_use: 'p.land_use', parcel_code: 'p.parcel_code', name: 'p.name', code: 'p.code' };
+      for (const [k, v] of Object.entries(q.filters ?? {})) {
+        if (v !== undefined && COLUMNS[k]) w.add((n) => `${COLUMNS[k]} = ${n(v)}`);
+      }
     }
     if (q.fid !== undefined) w.add((n) => `p.id = ${n(q.fid)}`);
-    if (q.bbox) {
+    if (q.bbox && q.bboxCrs && !q.bboxCrs.geographic) {
+      const first = w.params.length;
+      w.params.push(...q.bbox, this.o.workSrid);
+      w.clauses.push(`(${fragment(SQL.bbox_work, first)})`);
+    } else if (q.bbox) {
+      // CRS84 or EPSG:4490 (same numbers within centimetres): a lon/lat box
       const [bw, bs, be, bn] = await this.workBox();
       const box: LonLatBox = [Math.max(q.bbox[0], bw), Math.max(q.bbox[1], bs), Math.min(q.bbox[2], be), Math.min(q.bbox[3], bn)];
       if (box[0] >= box[2] || box[1] >= box[3]) return null;
       const first = w.params.length;
       w.params.push(...box, this.o.workSrid);
-      w.clauses.push(`(${SQL.bbox.split('\n').filter((l) => !/^\s*--/.test(l)).join('\n').replace(/\$(\d+)\b/g, (_m, k: string) => `$${first + Number(k)}`)})`);
+      w.clauses.push(`(${fragment(SQL.bbox, first)})`);
     }
     return w;
   }
@@ -118,16 +153,21 @@ export class OgcService {
     return r && r.xmin !== null ? [r.xmin, r.ymin, r.xmax, r.ymax] : null;
   }
 
-  /** One page: the features as GeoJSON text (written by PostGIS), how many were returned and matched. */
-  async items(c: TileLayer, caller: Caller, q: ItemsQuery): Promise<{ features: string; returned: number; matched: number }> {
+  /**
+   * One page: the features as GeoJSON text (written by PostGIS), how many were returned, how many matched
+   * (when asked), and the cursor of the next page (the last id served) when there is one.
+   */
+  async items(c: TileLayer, caller: Caller, q: ItemsQuery): Promise<{ features: string; returned: number; matched?: number; next?: number }> {
     const w = await this.where(c, caller, q);
-    if (!w) return { features: '', returned: 0, matched: 0 };
+    if (!w) return { features: '', returned: 0, matched: q.count ? 0 : undefined };
+    const crs = q.crs ?? servedCrs(this.o.workSrid)[0];
     const count = SQL[`${c.kind}_count`].replace('/*filter*/', w.sql);
-    const page = SQL[`${c.kind}_items`].replace('/*filter*/', shiftParams(w.sql, 2));
+    const page = SQL[`${c.kind}_items`].replace('/*filter*/', shiftParams(w.sql, 3)).replace('/*geom*/', geomSql(crs, this.o.workSrid));
     const [m, p] = await Promise.all([
-      q.fid === undefined ? this.o.db.query<{ n: number }>(count, w.params) : Promise.resolve({ rows: [{ n: -1 }] }),
-      this.o.db.query<{ features: string; n: number }>(page, [q.limit, q.offset, ...w.params]),
+      q.count ? this.o.db.query<{ n: number }>(count, w.params) : undefined,
+      this.o.db.query<{ features: string; n: number; last: string | number | null; more: boolean }>(page, [q.limit, q.after, crs.decimals, ...w.params]),
     ]);
-    return { features: p.rows[0].features, returned: p.rows[0].n, matched: m.rows[0].n };
+    const r = p.rows[0];
+    return { features: r.features, returned: r.n, matched: m?.rows[0].n, next: r.more && r.last !== null ? Number(r.last) : undefined };
   }
 }

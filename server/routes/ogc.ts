@@ -10,31 +10,28 @@ import { route } from '../http/openapi';
 import { AppError } from '../errors';
 import { notFound as httpNotFound } from '../http/errors';
 import { CONFORMANCE, CRS84, DEFAULT_LIMIT, MAX_LIMIT, notFound, OgcService, type Caller } from '../ogc/service';
+import { contentCrs, epsgUri, servedCrs } from '../ogc/crs';
+import { OAS30, ogcApiDocument } from '../ogc/api-doc';
+import { featureQuery, itemsQuery, metadataQuery } from '../ogc/params';
+import { queryablesDoc } from '../ogc/queryables';
 import type { TileLayer } from '../tiles/catalog';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const GEOJSON = 'application/geo+json';
+const QUERYABLES_REL = 'http://www.opengis.net/def/rel/ogc/1.0/queryables';
 const Json = z.record(z.string(), z.unknown());
 
 const F = z.enum(['json', 'geojson']).optional().describe('output format: JSON / GeoJSON only');
-const bboxParam = z
-  .string()
-  .transform((s) => s.split(',').map((x) => Number(x.trim())))
-  .refine((a) => (a.length === 4 || a.length === 6) && a.every(Number.isFinite), 'bbox: minLon,minLat,maxLon,maxLat (CRS84)')
-  .transform((a) => (a.length === 6 ? [a[0], a[1], a[3], a[4]] : a) as [number, number, number, number])
-  .refine(([w, s, e, n]) => w <= e && s <= n && s >= -90 && n <= 90, 'bbox: minLon,minLat,maxLon,maxLat (CRS84)');
-export const ItemsQuery = z.object({
-  limit: z.coerce.number().int().min(1).default(DEFAULT_LIMIT)
-    .transform((n) => Math.min(n, MAX_LIMIT)).describe(`default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is served as ${MAX_LIMIT}`),
-  offset: z.coerce.number().int().min(0).max(100_000_000).default(0),
-  bbox: bboxParam.optional(),
-  'bbox-crs': z.literal(CRS84).optional(),
-  status: z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['pending', 'field_check', 'verified', 'linked', 'dismissed']))).optional()
-    .describe('survey polygons only: comma-separated statuses'),
-  f: F,
-});
 const FOnly = z.object({ f: F });
+/** What /api/openapi.json says of an items request; the handler checks the query itself (ogc/params.ts). */
+const ItemsQueryDoc = z.object({
+  limit: z.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT).describe(`default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is served as ${MAX_LIMIT}`),
+  bbox: z.string().optional().describe('minLon,minLat,maxLon,maxLat (CRS84), or in the axis order of bbox-crs'),
+  'bbox-crs': z.string().optional().describe(`CRS of bbox: ${CRS84} (default), EPSG:4490, the work CRS`),
+  crs: z.string().optional().describe(`CRS of the output: ${CRS84} (default), EPSG:4490, the work CRS`),
+  cursor: z.string().optional().describe('from a next link'),
+  f: F,
+}).catchall(z.string()).describe('plus the property filters of the collection (see its queryables)');
 
 const CollectionParams = z.object({ collectionId: z.string().max(60) });
 const FeatureParams = CollectionParams.extend({ featureId: z.string().max(30) });
@@ -92,13 +89,10 @@ function basicAuth(ctx: AppContext): RequestHandler {
 /** Routes: OGC API – Features at /ogc. */
 export function ogcRoutes(ctx: AppContext) {
   const r = router();
-  const ogc = new OgcService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid });
+  const workSrid = ctx.config.workSrid;
+  const ogc = new OgcService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid });
+  const crsList = servedCrs(workSrid).map((c) => c.uri);
   r.use('/ogc', basicAuth(ctx));
-
-  const checkF = (req: Request) => {
-    const f = FOnly.safeParse({ f: req.query.f });
-    if (!f.success) throw new AppError('invalid_input', 'Only f=json is served', '仅支持 f=json', 400);
-  };
 
   const collectionJson = async (req: Request, c: TileLayer) => {
     const base = `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}`;
@@ -107,15 +101,17 @@ export function ogcRoutes(ctx: AppContext) {
       id: c.name,
       title: `${c.title_zh} / ${c.title_en}`,
       description: c.kind === 'survey'
-        ? 'Survey change polygons (遥感监测图斑) with their review status; filter with status=pending,verified,…'
+        ? 'Survey change polygons (遥感监测图斑) with their review status; filter with village, status, flags, batch_id, survey (see queryables)'
         : `${c.title_en} (${c.title_zh})`,
       links: [
         { href: base, rel: 'self', type: 'application/json', title: 'this collection' },
         { href: `${base}/items`, rel: 'items', type: GEOJSON, title: 'items' },
+        { href: `${base}/queryables`, rel: QUERYABLES_REL, type: 'application/schema+json', title: 'the property filters' },
       ],
       ...(ext ? { extent: { spatial: { bbox: [ext], crs: CRS84 } } } : {}),
       itemType: 'feature',
-      crs: [CRS84],
+      crs: crsList,
+      storageCrs: epsgUri(workSrid),
     };
   };
 
@@ -124,14 +120,14 @@ export function ogcRoutes(ctx: AppContext) {
     summary: 'OGC API – Features landing page', summary_zh: 'OGC API – Features 入口',
     query: FOnly, response: Json,
   }, (req, res) => {
-    checkF(req);
+    metadataQuery(req.query, 'the landing page');
     const b = baseUrl(req);
     res.json({
       title: 'tuban 图斑 — OGC API – Features',
-      description: 'Survey change polygons, parcels and reference layers (read-only). Log in with HTTP Basic or a bearer token.',
+      description: 'Survey change polygons, parcels and reference layers (read-only). Log in with a bearer token or HTTP Basic.',
       links: [
         { href: `${b}/ogc`, rel: 'self', type: 'application/json', title: 'this document' },
-        { href: `${b}/api/openapi.json`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.1', title: 'the API definition' },
+        { href: `${b}/ogc/api`, rel: 'service-desc', type: OAS30, title: 'the API definition (OpenAPI 3.0)' },
         { href: `${b}/ogc/conformance`, rel: 'conformance', type: 'application/json', title: 'conformance classes' },
         { href: `${b}/ogc/collections`, rel: 'data', type: 'application/json', title: 'collections' },
       ],
@@ -139,11 +135,20 @@ export function ogcRoutes(ctx: AppContext) {
   });
 
   route(r, {
+    method: 'get', path: '/ogc/api', tags: ['ogc'], roles: 'public',
+    summary: 'The OGC API definition (OpenAPI 3.0): limit default and maximum, filters per collection', summary_zh: 'OGC API 定义（OpenAPI 3.0）',
+    query: FOnly, responseType: OAS30,
+  }, async (req, res) => {
+    metadataQuery(req.query, 'the API definition');
+    res.type(OAS30).send(JSON.stringify(ogcApiDocument(baseUrl(req), await ogc.collections(), workSrid)));
+  });
+
+  route(r, {
     method: 'get', path: '/ogc/conformance', tags: ['ogc'], roles: 'public',
     summary: 'Conformance classes implemented', summary_zh: '符合性类别',
     query: FOnly, response: z.object({ conformsTo: z.array(z.string()) }),
   }, (req, res) => {
-    checkF(req);
+    metadataQuery(req.query, 'the conformance classes');
     res.json({ conformsTo: CONFORMANCE });
   });
 
@@ -152,7 +157,7 @@ export function ogcRoutes(ctx: AppContext) {
     summary: 'Feature collections: survey, parcels, each reference layer', summary_zh: '要素集合列表',
     query: FOnly, response: Json,
   }, async (req, res) => {
-    checkF(req);
+    metadataQuery(req.query, 'the collections');
     const cols = await ogc.collections();
     const out = [];
     for (const c of cols) out.push(await collectionJson(req, c));
@@ -167,53 +172,71 @@ export function ogcRoutes(ctx: AppContext) {
     summary: 'One feature collection', summary_zh: '要素集合',
     params: CollectionParams, query: FOnly, response: Json,
   }, async (req, res) => {
-    checkF(req);
     const { collectionId } = CollectionParams.parse(req.params);
-    res.json(await collectionJson(req, await ogc.collection(collectionId)));
+    const c = await ogc.collection(collectionId);
+    metadataQuery(req.query, 'a collection');
+    res.json(await collectionJson(req, c));
+  });
+
+  route(r, {
+    method: 'get', path: '/ogc/collections/:collectionId/queryables', tags: ['ogc'], roles: READERS,
+    summary: 'The property filters of a collection (JSON Schema)', summary_zh: '可筛选的属性',
+    params: CollectionParams, query: FOnly, responseType: 'application/schema+json',
+  }, async (req, res) => {
+    const { collectionId } = CollectionParams.parse(req.params);
+    const c = await ogc.collection(collectionId);
+    metadataQuery(req.query, 'the queryables');
+    const href = `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}/queryables`;
+    res.type('application/schema+json').send(JSON.stringify(queryablesDoc(c.kind, href, `${c.title_zh} / ${c.title_en}`)));
   });
 
   route(r, {
     method: 'get', path: '/ogc/collections/:collectionId/items', tags: ['ogc'], roles: READERS,
-    summary: 'Features of a collection (GeoJSON, CRS84): bbox, limit/offset paging with next links, status (survey)',
+    summary: 'Features of a collection (GeoJSON): bbox, crs, property filters, keyset paging through next links',
     summary_zh: '要素列表（GeoJSON）',
-    params: CollectionParams, query: ItemsQuery, responseType: GEOJSON,
+    params: CollectionParams, query: ItemsQueryDoc, responseType: GEOJSON,
   }, async (req: Request, res: Response) => {
     const { collectionId } = CollectionParams.parse(req.params);
-    const q = ItemsQuery.parse(req.query);
     const c = await ogc.collection(collectionId);
-    const status = c.kind === 'survey' ? q.status : undefined;
-    const page = await ogc.items(c, caller(req), { limit: q.limit, offset: q.offset, bbox: q.bbox, status });
-    const href = (offset: number) =>
-      `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}/items${qs({ limit: q.limit, offset, bbox: q.bbox, status })}`;
+    const q = itemsQuery(req.query, c, workSrid);
+    const first = req.query.cursor === undefined;
+    const page = await ogc.items(c, caller(req), {
+      limit: q.limit, after: q.after, bbox: q.bbox, bboxCrs: q.bboxCrs, crs: q.crs, filters: q.filters,
+      importedFrom: q.importedFrom, importedTo: q.importedTo, count: first,
+    });
+    const items = `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}/items`;
     const links = [
-      { href: href(q.offset), rel: 'self', type: GEOJSON, title: 'this document' },
+      { href: `${items}${qs({ ...q.echo, cursor: first ? undefined : q.after })}`, rel: 'self', type: GEOJSON, title: 'this document' },
       { href: `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}`, rel: 'collection', type: 'application/json', title: 'the collection' },
-      ...(q.offset + page.returned < page.matched ? [{ href: href(q.offset + q.limit), rel: 'next', type: GEOJSON, title: 'next page' }] : []),
-      ...(q.offset > 0 ? [{ href: href(Math.max(0, q.offset - q.limit)), rel: 'prev', type: GEOJSON, title: 'previous page' }] : []),
+      // the cursor is the last id served: the next page starts after it (issue 17 item 6)
+      ...(page.next !== undefined ? [{ href: `${items}${qs({ ...q.echo, cursor: page.next })}`, rel: 'next', type: GEOJSON, title: 'next page' }] : []),
     ];
+    res.set('Content-Crs', contentCrs(q.crs));
     res.type(GEOJSON).send(
-      `{"type":"FeatureCollection","timeStamp":${JSON.stringify(new Date().toISOString())},"numberMatched":${page.matched},` +
+      `{"type":"FeatureCollection","timeStamp":${JSON.stringify(new Date().toISOString())},` +
+      (page.matched !== undefined ? `"numberMatched":${page.matched},` : '') +
       `"numberReturned":${page.returned},"links":${JSON.stringify(links)},"features":[${page.features}]}`,
     );
   });
 
   route(r, {
     method: 'get', path: '/ogc/collections/:collectionId/items/:featureId', tags: ['ogc'], roles: READERS,
-    summary: 'One feature (GeoJSON, CRS84)', summary_zh: '单个要素',
-    params: FeatureParams, query: FOnly, responseType: GEOJSON,
+    summary: 'One feature (GeoJSON; crs as for the items)', summary_zh: '单个要素',
+    params: FeatureParams, query: z.object({ f: F, crs: z.string().optional() }), responseType: GEOJSON,
   }, async (req, res) => {
-    checkF(req);
     const { collectionId, featureId } = FeatureParams.parse(req.params);
     const c = await ogc.collection(collectionId);
+    const { crs } = featureQuery(req.query, workSrid);
     const fid = /^\d{1,15}$/.test(featureId) ? Number(featureId) : NaN;
     if (!Number.isSafeInteger(fid)) throw notFound(`feature ${featureId}`);
-    const page = await ogc.items(c, caller(req), { limit: 1, offset: 0, fid });
+    const page = await ogc.items(c, caller(req), { limit: 1, after: 0, fid, crs, count: false });
     if (!page.returned) throw notFound(`feature ${featureId}`);
     const base = `${baseUrl(req)}/ogc/collections/${encodeURIComponent(c.name)}`;
     const links = [
-      { href: `${base}/items/${fid}`, rel: 'self', type: GEOJSON, title: 'this feature' },
+      { href: `${base}/items/${fid}${qs({ crs: req.query.crs })}`, rel: 'self', type: GEOJSON, title: 'this feature' },
       { href: base, rel: 'collection', type: 'application/json', title: 'the collection' },
     ];
+    res.set('Content-Crs', contentCrs(crs));
     res.type(GEOJSON).send(`${page.features.slice(0, -1)},"links":${JSON.stringify(links)}}`);
   });
 
