@@ -5,20 +5,13 @@
  * HTTP Basic with a token or the password, cookies); village scope.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import proj4 from 'proj4';
-import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
-import { startApp, type Client, type TestApp } from '../helpers/api';
-import { bytesOf, fc, rect, X0, Y0 } from '../helpers/fixtures';
-import { TEST_WORK_SRID } from '../helpers/snapshot';
-import { LIMITS } from '../helpers/ingest';
-import { importFile } from '../../server/ingest/import';
-import { proj4ForEpsg } from '../../server/shapefile/prj';
+import { describeEachDb, type TestDb } from '../helpers/db';
+import type { Client, TestApp } from '../helpers/api';
 import { createSession } from '../../server/auth/session';
-import { decide, REGION } from './dashboard-fixture';
-
-const toLonLat = (x: number, y: number) => proj4(proj4ForEpsg(4523), 'EPSG:4326', [X0 + x, Y0 + y]) as [number, number];
+import { ogcTown, toLonLat, type OgcTown } from './ogc-fixture';
 
 describeEachDb('OGC API – Features', (backend) => {
+  let town: OgcTown;
   let db: TestDb;
   let app: TestApp;
   let analyst: Client;
@@ -26,36 +19,11 @@ describeEachDb('OGC API – Features', (backend) => {
   let ids: Record<string, number>;
 
   beforeAll(async () => {
-    db = await freshDb(backend);
-    app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID) } });
-    const settings = { regionCode: REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
-    const run = (layer: string, data: unknown) => importFile(db, settings, { layer, bytes: bytesOf(data), fileName: `${layer}-2021.geojson` });
-    await run('village', fc([
-      { geometry: rect(0, 0, 500, 500), properties: { 村名: '东村' } },
-      { geometry: rect(500, 0, 500, 500), properties: { 村名: '西村' } },
-    ]));
-    await run('cadastral', fc([
-      { geometry: rect(0, 0, 300, 300), properties: { 宗地代码: 'P1', 权利人: '张三' } },
-      { geometry: rect(600, 0, 300, 300), properties: { 宗地代码: 'P2', 权利人: '李四' } },
-    ]));
-    await run('school', fc([{ geometry: { type: 'Point', coordinates: [X0 + 800, Y0 + 100] }, properties: { 学校名称: '吉安小学' } }]));
-    await run('survey', fc([
-      { geometry: rect(100, 100, 50, 50), properties: { 图斑编号: 'TB1' } },
-      { geometry: rect(300, 100, 50, 50), properties: { 图斑编号: 'TB2' } },
-      { geometry: rect(600, 100, 50, 50), properties: { 图斑编号: 'TB3' } },
-      { geometry: rect(800, 300, 50, 50), properties: { 图斑编号: 'TB4' } },
-      { geometry: rect(100, 400, 50, 50), properties: { 图斑编号: 'TB5' } },
-      { geometry: rect(2000, 2000, 50, 50), properties: { 图斑编号: 'TB6' } },
-    ]));
-    ids = Object.fromEntries((await db.query<{ code: string; id: number }>('SELECT code, id FROM survey_polygon')).rows.map((r) => [r.code, r.id]));
-    analyst = await app.as('analyst');
+    town = await ogcTown(backend);
+    ({ db, app, analyst, ids } = town);
     east = await app.as('field', { villages: ['东村'] });
-    await decide(analyst, ids.TB1, 'verify');
   });
-  afterAll(async () => {
-    await app?.close();
-    await db?.dispose();
-  });
+  afterAll(async () => town?.close());
 
   const rels = (links: { rel: string }[]) => links.map((l) => l.rel);
 
