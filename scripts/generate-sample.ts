@@ -2,7 +2,7 @@
  * Synthetic Ji'an-like sample data (合成数据), in the delivery formats: zipped ESRI shapefiles,
  * GBK attributes, CGCS2000 GK zone 35 with zone prefix (EPSG:4523).
  *
- *   tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]
+ *   tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district|large] [--seed 42]
  *
  * The server calls `generateSample` on first start (town scale, a few seconds).
  */
@@ -12,7 +12,7 @@ import { generateSample, type SampleScale } from './sample/generate';
 export { generateSample, readSampleManifest } from './sample/generate';
 export type { GenerateSampleOptions, SampleManifest, SampleScale, LayerInfo } from './sample/generate';
 
-const USAGE = 'usage / 用法: tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district] [--seed 42]';
+const USAGE = 'usage / 用法: tsx scripts/generate-sample.ts [--out data/sample] [--scale tiny|town|district|large] [--seed 42]';
 
 function parseArgs(argv: string[]): { out: string; scale: SampleScale; seed: number } {
   const opts = { out: 'data/sample', scale: 'town' as SampleScale, seed: 42 };
@@ -30,7 +30,7 @@ function parseArgs(argv: string[]): { out: string; scale: SampleScale; seed: num
         break;
       case '--scale': {
         const v = value();
-        if (v !== 'tiny' && v !== 'town' && v !== 'district') throw new Error(`--scale must be tiny, town or district, not ${v}`);
+        if (v !== 'tiny' && v !== 'town' && v !== 'district' && v !== 'large') throw new Error(`--scale must be tiny, town, district or large, not ${v}`);
         opts.scale = v;
         break;
       }

@@ -8,11 +8,11 @@ import proj4 from 'proj4';
 import { ShapefileFileWriter, type DbfField, type ShapeKind, type ShpGeometry } from '../../server/shapefile/write';
 import { esriWktForEpsg, proj4ForEpsg } from '../../server/shapefile/prj';
 import { Rng } from './prng';
-import { TOWNS } from './names';
+import { TOWNS, townAt } from './names';
 import { generateTown, type SurveyItem, type TownResult, type TownSpec } from './town';
 import { dosDateTime, writeZip, type ZipEntry } from './zip';
 
-export type SampleScale = 'tiny' | 'town' | 'district';
+export type SampleScale = 'tiny' | 'town' | 'district' | 'large';
 
 export interface GenerateSampleOptions {
   /** output directory (created) */
@@ -113,7 +113,7 @@ const LAYERS: LayerDef[] = [
   {
     key: 'frontage',
     file: 'frontage.zip',
-    layer: (s) => (s === 'district' ? '镇区大道中心线' : '吉安大道中心线'),
+    layer: (s) => (s === 'district' || s === 'large' ? '镇区大道中心线' : '吉安大道中心线'),
     shape: 'polyline',
     cpg: true,
     ldid: true,
@@ -127,7 +127,7 @@ const LAYERS: LayerDef[] = [
   {
     key: 'frontageBand',
     file: 'frontage-band.zip',
-    layer: (s) => (s === 'district' ? '镇区大道临街带' : '吉安大道临街带'),
+    layer: (s) => (s === 'district' || s === 'large' ? '镇区大道临街带' : '吉安大道临街带'),
     shape: 'polygon',
     cpg: true,
     ldid: false,
@@ -218,9 +218,9 @@ function gkCentre(): { x: number; y: number } {
 function planScale(scale: SampleScale, rng: Rng): ScalePlan {
   const c = gkCentre();
   const r = rng.fork('plan');
-  const base = (index: number): Pick<TownSpec, 'index' | 'name' | 'code9' | 'avenueName' | 'gapCode' | 'bandWidth' | 'roadWidth'> => {
-    const [name, code9, avenueName] = TOWNS[index];
-    const neighbour = TOWNS[(index + 1) % TOWNS.length][1];
+  const base = (index: number, count = TOWNS.length): Pick<TownSpec, 'index' | 'name' | 'code9' | 'avenueName' | 'gapCode' | 'bandWidth' | 'roadWidth'> => {
+    const [name, code9, avenueName] = townAt(index);
+    const neighbour = townAt((index + 1) % count)[1];
     return { index, name, code9, avenueName, gapCode: `${neighbour}230`, bandWidth: 60, roadWidth: 30 };
   };
   if (scale === 'tiny') {
@@ -273,17 +273,20 @@ function planScale(scale: SampleScale, rng: Rng): ScalePlan {
       ],
     };
   }
-  // district: 4 × 4 towns of 7.5 km × 7.5 km, 吉安镇 at tile (1, 1) centred on the real centre
+  // district: 4 × 4 towns of 7.2 km × 7.2 km, 吉安镇 at tile (1, 1) centred on the real centre.
+  // large (the scale curve, issue 17 item 2): ten districts' worth, 16 × 10 towns (115 km × 72 km, inside
+  // the GK zone), the same per-town density, so every phase should grow linearly with the town count.
+  const [cols, rows] = scale === 'large' ? [16, 10] : [4, 4];
   const tile = 7200;
   const towns: TownSpec[] = [];
   const order: [number, number][] = [];
-  for (let row = 0; row < 4; row++) for (let col = 0; col < 4; col++) order.push([col, row]);
+  for (let row = 0; row < rows; row++) for (let col = 0; col < cols; col++) order.push([col, row]);
   // 吉安镇 first
   order.sort((a, b) => (a[0] === 1 && a[1] === 1 ? -1 : b[0] === 1 && b[1] === 1 ? 1 : 0));
   order.forEach(([col, row], index) => {
     const tr = r.fork(`town${index}`);
     towns.push({
-      ...base(index),
+      ...base(index, cols * rows),
       frame: {
         ox: c.x + (col - 1) * tile,
         oy: c.y + (row - 1) * tile,
@@ -417,7 +420,7 @@ export function generateSample(opts: GenerateSampleOptions): SampleManifest {
       const rank = (n: string) => ['.shp', '.shx', '.dbf', '.prj', '.cpg'].indexOf(n.slice(n.lastIndexOf('.')));
       entries.sort((a, b) => rank(a.name) - rank(b.name));
       entries.push({ name: 'SYNTHETIC.txt', data: new TextEncoder().encode(SYNTHETIC_TXT(seed, scale, w.def.file, w.layerName)) });
-      writeZip(join(opts.out, w.def.file), entries, STAMP_ZIP, scale === 'district' ? 4 : 6);
+      writeZip(join(opts.out, w.def.file), entries, STAMP_ZIP, scale === 'district' || scale === 'large' ? 4 : 6);
       layers.push({
         key: w.def.key,
         file: w.def.file,

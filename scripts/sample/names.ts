@@ -81,5 +81,18 @@ export const TOWNS: readonly (readonly [string, string, string])[] = [
   ['大安街道', '500118116', '大安大道'],
 ];
 
+/**
+ * The town at a position of the synthetic area: the 16 named towns of the district first, then, for the
+ * large scale (16 × 10 towns, the scale curve), invented towns named from the village stems with
+ * invented codes 500118200… so that every town and village code stays unique.
+ */
+export function townAt(index: number): readonly [string, string, string] {
+  if (index < TOWNS.length) return TOWNS[index];
+  const k = index - TOWNS.length;
+  const stem = VILLAGE_STEMS[k % VILLAGE_STEMS.length];
+  const round = ['', '东', '西', '南', '北', '中'][Math.floor(k / VILLAGE_STEMS.length)] ?? String(Math.floor(k / VILLAGE_STEMS.length));
+  return [`${stem}${round}镇`, `500118${String(200 + k).padStart(3, '0')}`, `${stem}${round}大道`];
+}
+
 /** Remarks of the survey layer (备注), mostly empty. */
 export const SURVEY_REMARKS = ['', '', '', '', '', '', '', '疑似加层', '新建彩钢棚', '已动工', '影像模糊', '与2019年影像对比新增', '疑似农业设施'];
