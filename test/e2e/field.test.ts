@@ -287,6 +287,34 @@ describe.runIf(existsSync(CHROMIUM))('field page on a phone', () => {
     await phone.close();
   });
 
+  it('works offline after a single online visit (issue 16 item 11)', async () => {
+    // a new phone: no service worker yet. One visit online, no reload, then the network goes away.
+    const phone = await browser.newContext({
+      viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
+      geolocation: { latitude: here[1], longitude: here[0], accuracy: 8 }, permissions: ['geolocation'],
+    });
+    const p = await phone.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(`${app.url}/f/${token}#${encodeURIComponent(polys[1].code)}`);
+    await p.waitForSelector('body[data-ready=polygon]');
+    await p.waitForSelector('body[data-detail=full]');
+    // the page says when it is ready to work without a network
+    await p.waitForSelector('body[data-offline=ready]', { timeout: 30_000 });
+    expect(await p.textContent('[data-offline-note]')).toContain('可离线使用');
+
+    await phone.setOffline(true);
+    await p.reload();
+    await p.waitForSelector('body[data-ready=polygon]');
+    expect(await p.textContent('h1.code')).toBe(polys[1].code);
+    expect(await p.textContent('.banner.offline')).toContain('离线数据');
+    // the list of the link too, from the same first visit
+    await p.evaluate(() => { location.hash = ''; });
+    await p.waitForSelector('body[data-ready=list]');
+    expect(await p.locator('.worklist .row').count()).toBe(2);
+    await shot(p, '12-offline-first-visit');
+    await phone.close();
+  });
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

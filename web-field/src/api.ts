@@ -28,8 +28,24 @@ export function useLinkToken(token: string | null) {
 }
 export const authHeaders = (token = linkToken): Record<string, string> => (token ? { authorization: `FieldLink ${token}` } : {});
 
+/**
+ * GETs made before the service worker controlled the page go straight to the network and are not cached.
+ * They are kept here and replayed through the worker once it takes over, so that the first visit alone is
+ * enough to work offline (issue 16 item 11: the page used to need a second online visit).
+ */
+const beforeWorker = new Map<string, Record<string, string>>();
+function rememberForWorker(path: string, headers: Record<string, string>) {
+  if ('serviceWorker' in navigator && !navigator.serviceWorker.controller) beforeWorker.set(path, headers);
+}
+export async function replayThroughWorker(): Promise<void> {
+  const list = [...beforeWorker];
+  beforeWorker.clear();
+  await Promise.all(list.map(([path, headers]) => fetch(path, { headers, credentials: 'same-origin' }).catch(() => undefined)));
+}
+
 export async function api<T>(method: string, path: string, o: { body?: unknown; form?: FormData; token?: string | null; signal?: AbortSignal } = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(o.token === undefined ? linkToken : o.token) };
+  if (method === 'GET') rememberForWorker(path, headers);
   let body: BodyInit | undefined;
   if (o.form) body = o.form;
   else if (o.body !== undefined) {
@@ -64,6 +80,7 @@ const blobs = new Map<string, Promise<string>>();
 export function imageUrl(path: string): Promise<string> {
   let p = blobs.get(path);
   if (!p) {
+    rememberForWorker(path, authHeaders());
     p = fetch(path, { headers: authHeaders(), credentials: 'same-origin' }).then(async (r) => {
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return URL.createObjectURL(await r.blob());

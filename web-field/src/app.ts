@@ -1,4 +1,4 @@
-import { api, ApiError, useLinkToken } from './api';
+import { api, ApiError, replayThroughWorker, useLinkToken } from './api';
 import { h, mount } from './dom';
 import { dateTime, lang, setLang, t } from './i18n';
 import { onQueueChange, pendingCount } from './queue';
@@ -29,6 +29,13 @@ export const setRerender = (fn: () => void) => {
 };
 
 let net: HTMLElement | null = null;
+let offlineNote: HTMLElement | null = null;
+let offlineReady = false;
+function updateOfflineNote() {
+  if (!offlineNote) return;
+  offlineNote.hidden = !offlineReady;
+  offlineNote.textContent = t('app.offlineReady');
+}
 async function updateNet() {
   if (!net) return;
   const n = await pendingCount().catch(() => 0);
@@ -42,10 +49,13 @@ window.addEventListener('offline', () => void updateNet());
 
 function header(): HTMLElement {
   net = h('span', { class: 'net', 'data-net': '' });
+  offlineNote = h('span', { class: 'offline-ready', 'data-offline-note': '', title: t('app.offlineReadyTitle') });
   void updateNet();
+  updateOfflineNote();
   return h('header', { class: 'top' },
     h('a', { class: 'brand', href: linkToken ? `/f/${linkToken}` : '/p' }, t('app.title')),
     net,
+    offlineNote,
     h('button', {
       type: 'button', class: 'lang', title: t('app.langTitle'),
       onclick: () => {
@@ -152,6 +162,17 @@ export function prefetchDetails(wl: Worklist) {
 export function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   const scope = linkToken ? '/f/' : '/p';
-  navigator.serviceWorker.register('/field/sw.js', { scope }).catch(() => undefined);
+  const sw = navigator.serviceWorker;
+  sw.register('/field/sw.js', { scope })
+    .then(async () => {
+      // the worker claims the page once its precache is complete; what the page read before that is
+      // fetched again through it, so this first visit is enough to open the page offline
+      if (!sw.controller) await new Promise((done) => sw.addEventListener('controllerchange', done, { once: true }));
+      await replayThroughWorker();
+      offlineReady = true;
+      document.body.dataset.offline = 'ready';
+      updateOfflineNote();
+    })
+    .catch(() => undefined);
 }
 

@@ -7,6 +7,8 @@ export const en: Record<MessageKey, string> = {
   'app.langTitle': '切换到中文',
   'app.logout': 'Log out',
   'app.offline': 'Offline',
+  'app.offlineReady': 'Ready offline',
+  'app.offlineReadyTitle': 'This page and its polygons are kept on this phone: it opens without a network',
   'app.online': 'Online',
   'app.offlineHint': 'No network: records are kept on this phone and sent when the network returns.',
   'app.cached': 'Offline data (cached {time})',

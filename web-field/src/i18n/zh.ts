@@ -8,6 +8,8 @@ export const zh = {
   'app.langTitle': 'Switch to English',
   'app.logout': '退出',
   'app.offline': '离线',
+  'app.offlineReady': '可离线使用',
+  'app.offlineReadyTitle': '本页及其图斑已保存在本机：无网络时也能打开',
   'app.online': '在线',
   'app.offlineHint': '当前无网络：记录会保存在手机上，网络恢复后自动发送。',
   'app.cached': '离线数据（{time} 缓存）',
