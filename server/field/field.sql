@@ -35,6 +35,19 @@ WHERE pp.region_code = $1 AND pp.polygon_id = $2
 ORDER BY pp.overlap_m2 DESC, c.id
 LIMIT 20
 
+-- name: field_nearby_parcels
+-- $1 region, $2 polygon id, $3 metres around the polygon, $4 limit: the cadastral parcels around the polygon,
+-- for the field map (issue 16 item 12): a field team tells "this plot" from "the neighbour's" by the parcel
+-- lines. Nearest first (exact distance, ties by id; no KNN operator: see reconcile.sql on PGlite's recheck);
+-- simplified to 0.2 m, which a phone screen cannot show anyway.
+SELECT c.parcel_code, c.land_use,
+       ST_AsGeoJSON(ST_Transform(ST_Multi(ST_SimplifyPreserveTopology(c.geom, 0.2)), 4326), 7)::json AS geometry
+FROM survey_polygon p
+JOIN parcel c ON c.region_code = p.region_code AND c.geom && ST_Expand(p.geom, $3)
+WHERE p.region_code = $1 AND p.id = $2
+ORDER BY ST_Distance(c.geom, p.geom), c.id
+LIMIT $4
+
 -- name: worklist
 -- $1 region, $2 villages, $3 ids (NULL: the polygons still to visit — pending or field_check, delivered),
 -- $4 village filter (NULL = all the caller may see), $5 limit

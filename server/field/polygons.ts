@@ -8,7 +8,7 @@ import { polygonEvidence } from './evidence';
 import { polygonFindings } from './findings';
 
 const SQL = sqlSet(new URL('./field.sql', import.meta.url), [
-  'polygon_visible', 'layer_titles', 'polygon_id_by_code', 'field_polygon', 'field_parcels', 'worklist', 'worklist_count', 'sheet_polygons',
+  'polygon_visible', 'layer_titles', 'polygon_id_by_code', 'field_polygon', 'field_parcels', 'field_nearby_parcels', 'worklist', 'worklist_count', 'sheet_polygons',
 ] as const);
 
 export const WORKLIST_LIMIT = 300;
@@ -32,17 +32,22 @@ export async function polygonIdByCode(q: Queryable, regionCode: string, code: st
 }
 
 /** GET /api/field/polygons/:id — facts, parcels and holders, history (with findings and photos), photos. */
+/** The field map's parcel lines: within this many metres of the polygon, at most this many (~40 KB). */
+export const NEARBY_PARCELS_M = 120;
+export const NEARBY_PARCELS_LIMIT = 250;
+
 export async function fieldPolygon(q: Queryable, regionCode: string, id: number, access: Access) {
   const p = (await q.query<Record<string, unknown> & { status: Status; id: number }>(SQL.field_polygon, [regionCode, id, ...accessParams(access)])).rows[0];
   if (!p) throw polygonNotFound(id);
-  const [parcels, events, evidence, findings] = await Promise.all([
+  const [parcels, nearby, events, evidence, findings] = await Promise.all([
     q.query(SQL.field_parcels, [regionCode, id]).then((r) => r.rows),
+    q.query(SQL.field_nearby_parcels, [regionCode, id, NEARBY_PARCELS_M, NEARBY_PARCELS_LIMIT]).then((r) => r.rows),
     history(q, regionCode, id),
     polygonEvidence(q, regionCode, id),
     polygonFindings(q, regionCode, id),
   ]);
   return {
-    polygon: { ...p, id: Number(p.id), status_label: STATUS_LABELS[p.status] ?? null, parcels },
+    polygon: { ...p, id: Number(p.id), status_label: STATUS_LABELS[p.status] ?? null, parcels, nearby_parcels: nearby },
     history: events,
     evidence,
     findings,

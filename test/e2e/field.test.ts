@@ -117,6 +117,8 @@ describe.runIf(existsSync(CHROMIUM))('field page on a phone', () => {
     expect(await page.textContent('h1.code')).toBe(polys[0].code);
     expect(await page.textContent('.facts')).toContain('亩');
     expect(await page.textContent('.linkinfo')).toContain('李四（村干部）');
+    // the map draws the cadastral parcel lines around the polygon (issue 16 item 12), not a bare grid
+    await expect.poll(() => page.locator('svg.overlay path.poly.parcel').count(), { timeout: 20_000 }).toBeGreaterThan(3);
     const amap = await page.getAttribute('a[data-nav=amap]', 'href');
     const [glon, glat] = toGcj02(polys[0].target);
     expect(amap).toContain(`position=${glon.toFixed(6)},${glat.toFixed(6)}`);

@@ -108,4 +108,30 @@ describeEachDb('field pages', (backend) => {
     expect((await field.get(`/api/field/by-code/${encodeURIComponent(other)}`)).status).toBe(404);
     expect((await field.get('/api/field/by-code/NO-SUCH-CODE')).status).toBe(404);
   });
+
+  it('gives the field map the parcel lines around the polygon, nearest first (issue 16 item 12)', async () => {
+    const region = env.app.config.regionCode;
+    const batch = await env.db.query<{ id: number }>(
+      `INSERT INTO import_batch (region_code, layer_id, file_name, sha256, source_layer, report)
+       SELECT $1, id, 'parcels.zip', 'nearby-test', 'parcels', '{}'::jsonb FROM layer WHERE name = 'cadastral' RETURNING id`, [region]);
+    // under the polygon, 40 m east of it, and 600 m east of it (too far to draw)
+    for (const [code, dx] of [['P-UNDER', 0], ['P-EAST-40', 40], ['P-FAR', 600]] as const) {
+      await env.db.query(
+        `INSERT INTO parcel (region_code, batch_id, record, parcel_code, land_use, attrs, geom)
+         SELECT region_code, $2, 1, $3, '宅基地', '{}'::jsonb,
+                ST_Multi(ST_Translate(ST_Envelope(geom), $4::float8 + CASE WHEN $4::float8 > 0 THEN ST_XMax(geom) - ST_XMin(geom) ELSE 0 END, 0))
+         FROM survey_polygon WHERE region_code = $1 AND id = $5`, [region, batch.rows[0].id, code, dx, env.jian[0]]);
+    }
+    const r = await field.get(`/api/field/polygons/${env.jian[0]}`);
+    expect(r.status).toBe(200);
+    const nearby = r.body.polygon.nearby_parcels as { parcel_code: string; land_use: string; geometry: { type: string; coordinates: number[][][][] } }[];
+    expect(nearby.map((p) => p.parcel_code)).toEqual(['P-UNDER', 'P-EAST-40']);
+    expect(nearby[0].land_use).toBe('宅基地');
+    expect(nearby[0].geometry.type).toBe('MultiPolygon');
+    // WGS84 for the phone's map, next to the polygon's own coordinates
+    const [lon, lat] = nearby[0].geometry.coordinates[0][0][0];
+    const [plon, plat] = r.body.polygon.target.coordinates;
+    expect(Math.abs(lon - plon)).toBeLessThan(0.01);
+    expect(Math.abs(lat - plat)).toBeLessThan(0.01);
+  });
 });

@@ -44,7 +44,7 @@ function quadkey(x: number, y: number, z: number) {
 
 export interface Layer {
   geometry: Area;
-  kind: 'main' | 'other';
+  kind: 'main' | 'other' | 'parcel';
   label?: string;
 }
 
@@ -92,10 +92,12 @@ export class FieldMap {
     return this.basemap?.kind === 'xyz' && !!this.basemap.tiles?.length;
   }
 
-  setLayers(layers: Layer[], target: LonLat | null) {
+  /** refit: false when only the background (parcel lines) arrived, so a map the user moved stays put */
+  setLayers(layers: Layer[], target: LonLat | null, refit = true) {
     this.layers = layers;
     this.target = target;
-    this.fit();
+    if (refit) this.fit();
+    else this.render();
   }
 
   setMe(fix: Fix | null, nearest: LonLat | null) {
@@ -197,12 +199,21 @@ export class FieldMap {
 
     const k = 1 / mpp(this.center[1], z);
     const parts: SVGElement[] = [];
-    for (const l of this.layers) {
+    const labels: SVGElement[] = [];
+    // parcel lines under the polygons; their codes once there is room to read them
+    const ordered = [...this.layers.filter((l) => l.kind === 'parcel'), ...this.layers.filter((l) => l.kind !== 'parcel')];
+    for (const l of ordered) {
+      if (l.kind === 'parcel' && l.label && z >= 19) {
+        const [a, b, c2, d2] = bboxOf([l.geometry]);
+        const [x, y] = px([(a + c2) / 2, (b + d2) / 2]);
+        if (x > 0 && y > 0 && x < w && y < hh) labels.push(s('text', { x: x.toFixed(1), y: y.toFixed(1), class: 'parcel-label', 'text-anchor': 'middle' }, l.label));
+      }
       const d = polygonsOf(l.geometry)
         .map((poly) => poly.map((ring) => ring.map((p, i) => `${i ? 'L' : 'M'}${px(p).map((v) => v.toFixed(1)).join(',')}`).join('') + 'Z').join(''))
         .join('');
       parts.push(s('path', { d, class: `poly ${l.kind}`, 'fill-rule': 'evenodd' }));
     }
+    parts.push(...labels);
     if (this.target) {
       const [x, y] = px(this.target);
       parts.push(s('g', { class: 'target', transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` },

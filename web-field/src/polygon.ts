@@ -8,7 +8,7 @@ import { compass, navLinks, relate, type LonLat, type Relation } from './geo';
 import { dateTime, label, metres, num, t, tMaybe } from './i18n';
 import { freshFix, onPosition, type Fix, type LocProblem } from './locate';
 import { cachedBanner, linkToken, loadWorklist, prefetchDetails, showError, showLogin, type Shell } from './app';
-import { FieldMap } from './map';
+import { FieldMap, type Layer } from './map';
 import { preparePhoto } from './photo';
 import { enqueue, items, onFindingSent, onQueueChange, retry, type QItem, type QPosition } from './queue';
 import type { FieldPolygon, HistoryEvent, PhotoSummary, WorkItem, Worklist } from './types';
@@ -133,7 +133,11 @@ function render(sh: Shell, d: Detail, o: { code: string; worklist?: Worklist }) 
     h('section', { class: 'card' }, h('h2', null, t('queue.title')), outbox),
     h('section', { class: 'card' }, h('h2', null, t('history.title')), historyEl));
 
-  map.setLayers([{ geometry: p.geometry, kind: 'main' }], target);
+  const layersOf = (x: Detail['polygon']): Layer[] => [
+    ...(x.nearby_parcels ?? []).map((c) => ({ geometry: c.geometry, kind: 'parcel' as const, label: c.parcel_code ?? undefined })),
+    { geometry: x.geometry, kind: 'main' as const },
+  ];
+  map.setLayers(layersOf(p), target);
   renderHistory(historyEl, d.history, p.code);
   const refreshOutbox = () => void renderOutbox(outbox, p.id);
   refreshOutbox();
@@ -175,6 +179,7 @@ function render(sh: Shell, d: Detail, o: { code: string; worklist?: Worklist }) 
       factsEl.replaceWith(next);
       factsEl = next;
       renderHistory(historyEl, full.history, p.code);
+      if (full.polygon.nearby_parcels?.length) map.setLayers(layersOf(full.polygon), target, false);
       document.body.dataset.detail = 'full';
     },
   };

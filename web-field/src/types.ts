@@ -106,6 +106,8 @@ export interface FieldPolygon {
     target: Point;
     bbox: [number, number, number, number];
     parcels: Parcel[];
+    /** the cadastral parcels around it, for the map (absent in a worklist-only partial detail) */
+    nearby_parcels?: { parcel_code: string | null; land_use: string | null; geometry: MultiPolygon }[];
   };
   history: HistoryEvent[];
   evidence: Evidence[];
