@@ -11,6 +11,7 @@
 import { IngestError } from '../errors';
 import { makeTextDecoder, utf8Check, type Utf8Verdict } from './encoding';
 import { ControlChars, hasControlByte } from './text';
+import { toSource, type ByteSource } from './bytes';
 
 export interface DbfFieldDesc {
   /** raw name bytes up to the first NUL (decoded later, with the attribute encoding) */
@@ -41,10 +42,13 @@ const corrupt = (reason: string, reason_zh: string, details?: Record<string, unk
     ...details,
   });
 
-export function parseDbfHeader(b: Uint8Array): DbfHeader {
-  if (b.length < 32) throw corrupt('shorter than its 32-byte header', '文件不足 32 字节的文件头');
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const version = b[0];
+export function parseDbfHeader(input: Uint8Array | ByteSource): DbfHeader {
+  const src = toSource(input);
+  if (src.size < 32) throw corrupt('shorter than its 32-byte header', '文件不足 32 字节的文件头');
+  const first = src.view(0, 32);
+  const dv = new DataView(first.buf.buffer, first.buf.byteOffset + first.at, 32);
+  const size = src.size;
+  const version = dv.getUint8(0);
   if ((version & 0x07) === 0x04)
     throw new IngestError(
       'dbf_unsupported',
@@ -55,8 +59,11 @@ export function parseDbfHeader(b: Uint8Array): DbfHeader {
   const recordCount = dv.getUint32(4, true);
   const headerLength = dv.getUint16(8, true);
   const recordLength = dv.getUint16(10, true);
-  const ldid = b[29];
-  if (headerLength < 33 || headerLength > b.length) throw corrupt(`header length ${headerLength} is impossible`, `文件头长度 ${headerLength} 不可能成立`);
+  const ldid = dv.getUint8(29);
+  if (headerLength < 33 || headerLength > size) throw corrupt(`header length ${headerLength} is impossible`, `文件头长度 ${headerLength} 不可能成立`);
+  const whole = src.view(0, headerLength);
+  // a copy: field names must outlive the window they were read through
+  const b = Uint8Array.prototype.slice.call(whole.buf, whole.at, whole.at + headerLength) as Uint8Array;
 
   const raw: Omit<DbfFieldDesc, 'offset'>[] = [];
   for (let p = 32; p + 32 <= headerLength && b[p] !== 0x0d; p += 32) {
@@ -91,7 +98,7 @@ export function parseDbfHeader(b: Uint8Array): DbfHeader {
     return d;
   });
 
-  const available = Math.floor((b.length - headerLength) / Math.max(recordLength, 1));
+  const available = Math.floor((size - headerLength) / Math.max(recordLength, 1));
   if (recordLength > 0 && available < recordCount)
     throw corrupt(`truncated: ${recordCount} records declared, only ${available} present`, `文件不完整：声明 ${recordCount} 条记录，实际只有 ${available} 条`, {
       recordCount,
@@ -139,7 +146,8 @@ function trimStart(b: Uint8Array, s: number, e: number) {
  * UTF-8 verdict over everything that is text: field names and every C field value.
  * Stops at the first invalid byte. Incomplete trailing sequences are tolerated (writers truncate).
  */
-export function scanTextUtf8(b: Uint8Array, h: DbfHeader): Utf8Verdict {
+export function scanTextUtf8(input: Uint8Array | ByteSource, h: DbfHeader): Utf8Verdict {
+  const src = toSource(input);
   let verdict: Utf8Verdict = 1;
   const see = (v: Utf8Verdict) => {
     if (v === 0) return true;
@@ -149,7 +157,8 @@ export function scanTextUtf8(b: Uint8Array, h: DbfHeader): Utf8Verdict {
   for (const f of h.fields) if (see(utf8Check(f.nameBytes, 0, f.nameBytes.length, true))) return 0;
   const text = h.fields.filter((f) => f.type === 'C');
   if (!text.length) return verdict;
-  for (let r = 0, base = h.headerLength; r < h.recordCount; r++, base += h.recordLength) {
+  for (let r = 0, pos = h.headerLength; r < h.recordCount; r++, pos += h.recordLength) {
+    const { buf: b, at: base } = src.view(pos, h.recordLength);
     for (const f of text) {
       const s = base + f.offset;
       const e = trimEnd(b, s, s + f.length);
@@ -159,9 +168,13 @@ export function scanTextUtf8(b: Uint8Array, h: DbfHeader): Utf8Verdict {
   return verdict;
 }
 
-export function countDeleted(b: Uint8Array, h: DbfHeader): number {
+export function countDeleted(input: Uint8Array | ByteSource, h: DbfHeader): number {
+  const src = toSource(input);
   let n = 0;
-  for (let r = 0, p = h.headerLength; r < h.recordCount; r++, p += h.recordLength) if (b[p] === 0x2a) n++;
+  for (let r = 0, p = h.headerLength; r < h.recordCount; r++, p += h.recordLength) {
+    const { buf, at } = src.view(p, 1);
+    if (buf[at] === 0x2a) n++;
+  }
   return n;
 }
 
@@ -226,14 +239,14 @@ function plainDecimal(b: Uint8Array, s: number, e: number): number | undefined {
  * caller can iterate as many times as it likes. `anomalies` accumulate as records are read.
  */
 export function makeRecordReader(
-  input: Uint8Array,
+  input: Uint8Array | ByteSource,
   h: DbfHeader,
   fields: DbfFieldDesc[],
   names: string[],
   codec: string,
   control = new ControlChars(),
 ): { read: (i: number) => Record<string, DbfValue>; anomalies: RecordAnomalies } {
-  const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const src = toSource(input);
   const decode = makeTextDecoder(codec);
   const anomalies: RecordAnomalies = { badNumbers: 0, bigIntegers: 0, badDates: 0 };
 
@@ -331,7 +344,7 @@ export function makeRecordReader(
   const template: Record<string, DbfValue> = {};
   for (const n of names) template[n] = null;
   const read = (i: number) => {
-    const base = h.headerLength + i * h.recordLength;
+    const { buf: b, at: base } = src.view(h.headerLength + i * h.recordLength, h.recordLength);
     const out = { ...template };
     for (let k = 0; k < fields.length; k++) out[names[k]] = readers[k](b, base + fields[k].offset);
     return out;

@@ -11,7 +11,8 @@ import { chooseEncoding } from './encoding';
 import { crsFromOption, crsFromPrj, emptyLayerCrs, inferCrs, transformer, type ResolvedCrs } from './crs';
 import { assertSaneNumbers, checkPlacement, compareWithDeclared } from './placement';
 import { BBox, mapCoords, typeKey } from './geometry';
-import { isShpRing, judgeOverstated, parseShpRecords, ringGeometry, ringHexEwkb, scanShp, shpHeaderType, shxRecordCount, type ShpRing } from './shp';
+import { isShpRing, judgeOverstated, ringGeometry, ringHexEwkb, scanShp, shpHeaderType, shpRecords, shxRecordCount, type ShpRing } from './shp';
+import type { ByteSource } from './bytes';
 import { acceptCount, acceptShapeType } from './accept';
 import { ControlChars } from './text';
 import { warning, type Warning } from './warn';
@@ -19,9 +20,10 @@ import { warning, type Warning } from './warn';
 export interface ShapefileParts {
   /** layer name reported back (the .shp base name) */
   name: string;
-  shp: Uint8Array;
-  shx?: Uint8Array;
-  dbf?: Uint8Array;
+  /** a file-backed source for a delivery inflated to disk, so the layer is never held whole (bytes.ts) */
+  shp: Uint8Array | ByteSource;
+  shx?: Uint8Array | ByteSource;
+  dbf?: Uint8Array | ByteSource;
   prj?: Uint8Array;
   /** path of the .prj in the zip when its base name is not the layer's (a lone .prj beside the .shp) */
   prjPath?: string;
@@ -44,15 +46,14 @@ export const dbfMissing = (name: string) =>
 class RingFeature implements ReadFeature {
   private g: Geometry | undefined;
   constructor(
-    private readonly shp: Uint8Array,
     private readonly ring: ShpRing,
     readonly properties: ReadFeature['properties'],
   ) {}
   get geometry(): Geometry {
-    return (this.g ??= ringGeometry(this.shp, this.ring));
+    return (this.g ??= ringGeometry(this.ring));
   }
   hexEwkb(srid: number, multi: boolean): string {
-    return ringHexEwkb(this.shp, this.ring, srid, multi);
+    return ringHexEwkb(this.ring, srid, multi);
   }
 }
 
@@ -114,16 +115,17 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
       ),
     );
 
+  // A first walk learns the extent and the geometry types; features() walks the file again rather
+  // than keeping 500k parsed records between the two (peak memory must not grow with the file).
   const bbox = new BBox();
-  const geoms = parseShpRecords(parts.shp, scan, bbox);
-
   const geometryTypes: Record<string, number> = {};
-  for (const g of geoms) {
+  for (const g of shpRecords(parts.shp, scan, bbox)) {
     const k = isShpRing(g) ? 'Polygon' : typeKey(g);
     geometryTypes[k] = (geometryTypes[k] ?? 0) + 1;
   }
+  const count = scan.recordCount;
   // no features / none with a shape: said before anything about the coordinate system
-  acceptCount(geoms.length, geoms.length - (geometryTypes.null ?? 0), opts.accept, parts.name);
+  acceptCount(count, count - (geometryTypes.null ?? 0), opts.accept, parts.name);
 
   assertSaneNumbers(bbox);
   if (parts.prj && parts.prjPath)
@@ -160,15 +162,17 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
 
   const shp = parts.shp;
   function* features(): Generator<ReadFeature> {
-    for (let i = 0; i < geoms.length; i++) {
-      const rec = geoms[i];
+    let i = 0;
+    for (const rec of shpRecords(shp, scan, new BBox())) {
       if (isShpRing(rec)) {
-        if (!reproject) yield new RingFeature(shp, rec, records.read(i));
-        else yield { geometry: mapCoords(ringGeometry(shp, rec), reproject), properties: records.read(i) };
+        if (!reproject) yield new RingFeature(rec, records.read(i));
+        else yield { geometry: mapCoords(ringGeometry(rec), reproject), properties: records.read(i) };
+        i++;
         continue;
       }
       const g: Geometry | null = rec;
       yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: records.read(i) };
+      i++;
     }
     reportAnomalies(); // value problems are only known once every record has been decoded
   }
@@ -178,7 +182,7 @@ export function readShapefile(parts: ShapefileParts, opts: ReadOptions): Omit<Re
     fields: fieldDescs.map((f, i) => ({ name: names[i], type: fieldKind(f) })),
     crs: { source: crs.source, how: crs.how, target: `EPSG:${opts.workSrid}` },
     encoding: enc.info,
-    count: geoms.length,
+    count,
     geometryTypes,
     features,
     warnings,

@@ -9,6 +9,7 @@ import type { Geometry } from 'geojson';
 import { IngestError } from '../errors';
 import { BBox, clean2D } from './geometry';
 import { warning, type Warning } from './warn';
+import { toSource, type ByteSource } from './bytes';
 
 export const SHAPE_TYPES: Record<number, string> = {
   0: 'Null',
@@ -55,11 +56,12 @@ export interface ShpScan {
 }
 
 /** The .shp header's shape type (bytes 32–35), or undefined when there is no readable header. */
-export function shpHeaderType(shp: Uint8Array): number | undefined {
-  if (shp.length < 100) return undefined;
-  const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
-  if (dv.getInt32(0, false) !== 9994) return undefined;
-  return dv.getInt32(32, true);
+export function shpHeaderType(shp: Uint8Array | ByteSource): number | undefined {
+  const src = toSource(shp);
+  if (src.size < 100) return undefined;
+  const { buf, at } = src.view(0, 100);
+  if (buf.readInt32BE(at) !== 9994) return undefined;
+  return buf.readInt32LE(at + 32);
 }
 
 /** Minimum content bytes (after the 4-byte shape type) that the 2D part of a record needs. */
@@ -94,12 +96,15 @@ function needed(type: number, dv: DataView, at: number, len: number): number {
   }
 }
 
-export function scanShp(shp: Uint8Array): ShpScan {
-  if (shp.length < 100) throw shpCorrupt('shorter than its 100-byte header', '文件不足 100 字节的文件头');
-  const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
-  if (dv.getInt32(0, false) !== 9994) throw shpCorrupt('not a shapefile (bad file code)', '不是 shapefile（文件代码错误）');
-  const declared = dv.getInt32(24, false) * 2;
-  const shapeType = dv.getInt32(32, true);
+export function scanShp(shp: Uint8Array | ByteSource): ShpScan {
+  const src = toSource(shp);
+  const size = src.size;
+  if (size < 100) throw shpCorrupt('shorter than its 100-byte header', '文件不足 100 字节的文件头');
+  const head = src.view(0, 100);
+  const hdv = new DataView(head.buf.buffer, head.buf.byteOffset + head.at, 100);
+  if (hdv.getInt32(0, false) !== 9994) throw shpCorrupt('not a shapefile (bad file code)', '不是 shapefile（文件代码错误）');
+  const declared = hdv.getInt32(24, false) * 2;
+  const shapeType = hdv.getInt32(32, true);
   if (!(shapeType in SHAPE_TYPES)) throw shpCorrupt(`unknown shape type ${shapeType}`, `未知的图形类型 ${shapeType}`);
   if (shapeType === 31)
     throw new IngestError(
@@ -113,22 +118,23 @@ export function scanShp(shp: Uint8Array): ShpScan {
     throw shpCorrupt(`the header declares an impossible length of ${declared} bytes`, `文件头声明的长度 ${declared} 字节不可能成立`, {
       declared,
     });
-  if (declared < shp.length)
+  if (declared < size)
     warnings.push(
       warning(
         'shp_trailing_bytes',
-        `The .shp has ${shp.length - declared} bytes after its declared end; they were ignored.`,
-        `.shp 文件在声明的结尾之后还有 ${shp.length - declared} 字节，已忽略。`,
+        `The .shp has ${size - declared} bytes after its declared end; they were ignored.`,
+        `.shp 文件在声明的结尾之后还有 ${size - declared} 字节，已忽略。`,
       ),
     );
 
   // Records are walked up to the declared end, or to the real end when the header claims more bytes
   // than the file has. A record that does not fit is cut short: refused with its number. Records that
   // all fit, ending exactly at the end of the file, leave `overstated` bytes for the caller to judge.
-  const end = Math.min(declared, shp.length);
-  const cut = declared > shp.length;
+  const end = Math.min(declared, size);
+  const cut = declared > size;
   const where = cut ? 'the end of the file' : 'the length its header declares';
   const where_zh = cut ? '文件结尾' : '文件头声明的长度';
+  const dvs = new DataViews();
   let n = 0;
   let off = 100;
   while (off < end) {
@@ -137,17 +143,20 @@ export function scanShp(shp: Uint8Array): ShpScan {
       throw shpCorrupt(`record ${rec} is cut short: its 8-byte header runs past ${where}`, `第 ${rec} 条记录不完整：记录头超出${where_zh}`, {
         record: rec,
         declared,
-        actual: shp.length,
+        actual: size,
       });
-    const len = dv.getInt32(off + 4, false) * 2;
+    const h = src.view(off, 8);
+    const len = h.buf.readInt32BE(h.at + 4) * 2;
     if (len < 0 || off + 8 + len > end)
       throw shpCorrupt(
         `record ${rec} is cut short: it declares ${len} bytes, only ${end - off - 8} remain before ${where}`,
         `第 ${rec} 条记录不完整：声明 ${len} 字节，但到${where_zh}只剩 ${end - off - 8} 字节`,
-        { record: rec, declared, actual: shp.length },
+        { record: rec, declared, actual: size },
       );
     if (len >= 4) {
-      const t = dv.getInt32(off + 8, true);
+      const v = src.view(off, 8 + len);
+      const dv = dvs.of(v.buf);
+      const t = dv.getInt32(v.at + 8, true);
       if (t !== 0) {
         if (base2D(t) !== base2D(shapeType))
           throw shpCorrupt(
@@ -155,7 +164,7 @@ export function scanShp(shp: Uint8Array): ShpScan {
             `第 ${rec} 条记录的图形类型为 ${t}，与文件类型 ${SHAPE_TYPES[shapeType]} 不符`,
             { record: rec },
           );
-        if (needed(t, dv, off + 12, len - 4) > len - 4)
+        if (needed(t, dv, v.at + 12, len - 4) > len - 4)
           throw shpCorrupt(
             `record ${rec} is inconsistent (part/point counts exceed its length)`,
             `第 ${rec} 条记录自相矛盾（部件数或点数超出记录长度）`,
@@ -166,7 +175,20 @@ export function scanShp(shp: Uint8Array): ShpScan {
     off += 8 + len;
     n++;
   }
-  return { shapeType, recordCount: n, length: off, overstated: cut ? declared - shp.length : 0, warnings };
+  return { shapeType, recordCount: n, length: off, overstated: cut ? declared - size : 0, warnings };
+}
+
+/** One DataView per window buffer: a window holds thousands of records. */
+class DataViews {
+  private buf: Buffer | undefined;
+  private dv: DataView | undefined;
+  of(buf: Buffer): DataView {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.dv!;
+  }
 }
 
 /**
@@ -192,33 +214,12 @@ export function judgeOverstated(scan: ShpScan, dbfRecords: number, shxRecords: n
 }
 
 /** Number of records an .shx indexes, or null when it is not a readable index. */
-export function shxRecordCount(shx: Uint8Array): number | null {
-  if (shx.length < 100) return null;
-  const dv = new DataView(shx.buffer, shx.byteOffset, shx.byteLength);
-  if (dv.getInt32(0, false) !== 9994) return null;
-  return Math.floor((Math.min(dv.getInt32(24, false) * 2, shx.length) - 100) / 8);
-}
-
-/**
- * All geometries, 2D, in record order; null for null shapes and empty parts. `bbox` receives every
- * coordinate. The header's shape type is temporarily rewritten to its 2D base type so shpjs reads
- * only X/Y (Z and M are dropped anyway, and shpjs's Z offsets are wrong when a part is empty).
- */
-export function parseShpGeometries(shp: Uint8Array, scan: ShpScan, bbox: BBox): (Geometry | null)[] {
-  if (scan.shapeType === 0 || scan.recordCount === 0) return new Array(scan.recordCount).fill(null);
-  const dv = new DataView(shp.buffer, shp.byteOffset, scan.length);
-  let rows: unknown[];
-  try {
-    dv.setInt32(32, base2D(scan.shapeType), true);
-    rows = parseShp(dv);
-  } catch (e) {
-    throw shpCorrupt('unreadable geometry', '无法解析几何数据', { error: e instanceof Error ? e.message : String(e) });
-  } finally {
-    dv.setInt32(32, scan.shapeType, true);
-  }
-  if (rows.length !== scan.recordCount)
-    throw shpCorrupt(`only ${rows.length} of ${scan.recordCount} records readable`, `${scan.recordCount} 条记录中只有 ${rows.length} 条可以读取`);
-  return rows.map((g) => clean2D(g as Geometry | null, bbox));
+export function shxRecordCount(shx: Uint8Array | ByteSource): number | null {
+  const src = toSource(shx);
+  if (src.size < 100) return null;
+  const { buf, at } = src.view(0, 100);
+  if (buf.readInt32BE(at) !== 9994) return null;
+  return Math.floor((Math.min(buf.readInt32BE(at + 24) * 2, src.size) - 100) / 8);
 }
 
 /**
@@ -228,7 +229,9 @@ export function parseShpGeometries(shp: Uint8Array, scan: ShpScan, bbox: BBox): 
  * parcels, building and collecting the GeoJSON arrays cost more than the whole server-side COPY).
  */
 export interface ShpRing {
-  /** byte offset of the first point in the .shp */
+  /** the window of the .shp holding the record */
+  readonly buf: Buffer;
+  /** byte offset of the first point in `buf` */
   readonly at: number;
   readonly points: number;
 }
@@ -236,10 +239,10 @@ export type ShpRecord = Geometry | ShpRing | null;
 export const isShpRing = (r: ShpRecord): r is ShpRing => r !== null && (r as ShpRing).points !== undefined;
 
 /** The GeoJSON shpjs + clean2D give for a ShpRing: a Polygon with that one ring. */
-export function ringGeometry(shp: Uint8Array, r: ShpRing): Geometry {
-  const dv = new DataView(shp.buffer, shp.byteOffset, shp.byteLength);
+export function ringGeometry(r: ShpRing): Geometry {
+  const b = r.buf;
   const ring: [number, number][] = new Array(r.points);
-  for (let k = 0; k < r.points; k++) ring[k] = [dv.getFloat64(r.at + 16 * k, true), dv.getFloat64(r.at + 16 * k + 8, true)];
+  for (let k = 0; k < r.points; k++) ring[k] = [b.readDoubleLE(r.at + 16 * k), b.readDoubleLE(r.at + 16 * k + 8)];
   return { type: 'Polygon', coordinates: [ring] };
 }
 
@@ -251,7 +254,7 @@ const u32hex = (v: number) => {
 };
 const prefixes = new Map<string, string>();
 /** Hex EWKB of a ShpRing: Polygon, or a one-part MultiPolygon when `multi` (what toHexEwkb writes). */
-export function ringHexEwkb(shp: Uint8Array, r: ShpRing, srid: number, multi: boolean): string {
+export function ringHexEwkb(r: ShpRing, srid: number, multi: boolean): string {
   const key = `${srid}/${multi}`;
   let prefix = prefixes.get(key);
   if (prefix === undefined) {
@@ -260,14 +263,20 @@ export function ringHexEwkb(shp: Uint8Array, r: ShpRing, srid: number, multi: bo
       : `01${u32hex(3 | EWKB_SRID)}${u32hex(srid)}${u32hex(1)}`;
     prefixes.set(key, prefix);
   }
-  return prefix + u32hex(r.points) + Buffer.from(shp.buffer, shp.byteOffset + r.at, 16 * r.points).toString('hex');
+  return prefix + u32hex(r.points) + r.buf.toString('hex', r.at, r.at + 16 * r.points);
 }
 
-/** One record parsed by shpjs on its own (a copy of the header + that record), then cleaned. */
-function parseOneRecord(shp: Uint8Array, off: number, len: number, type2D: number, bbox: BBox): Geometry | null {
-  const buf = new Uint8Array(100 + 8 + len);
-  buf.set(shp.subarray(0, 100), 0);
-  buf.set(shp.subarray(off, off + 8 + len), 100);
+/**
+ * One record parsed by shpjs on its own (a copy of the header + that record), then cleaned: shpjs's
+ * ring logic (outer/inner by orientation, multipart → MultiPolygon) without handing it the whole file.
+ * The header's shape type is rewritten to its 2D base type so shpjs reads only X/Y (Z and M are
+ * dropped anyway, and shpjs's Z offsets are wrong when a part is empty).
+ */
+function parseOneRecord(header: Uint8Array, rec: Uint8Array, off: number, type2D: number, bbox: BBox): Geometry | null {
+  const len = rec.length - 8;
+  const buf = new Uint8Array(100 + rec.length);
+  buf.set(header, 0);
+  buf.set(rec, 100);
   const dv = new DataView(buf.buffer);
   dv.setInt32(24, (108 + len) / 2, false);
   dv.setInt32(32, type2D, true);
@@ -282,23 +291,28 @@ function parseOneRecord(shp: Uint8Array, off: number, len: number, type2D: numbe
 }
 
 /**
- * Like parseShpGeometries, but single-ring polygon records come back as ShpRing views instead of
- * GeoJSON. Every other record (holes, several parts, open or too-short rings, null shapes) goes through
- * shpjs + clean2D one record at a time, so the result is the same as parseShpGeometries gives.
+ * Every record, 2D, in file order (validated by scanShp first): null for null shapes and empty parts;
+ * single-ring polygons as ShpRing views of the window, everything else through shpjs + clean2D one
+ * record at a time. `bbox` receives every coordinate. A generator over a sliding window: the caller
+ * walks it once to learn the extent and types, and again to store, never holding the layer.
  */
-export function parseShpRecords(shp: Uint8Array, scan: ShpScan, bbox: BBox): ShpRecord[] {
+export function* shpRecords(shp: Uint8Array | ByteSource, scan: ShpScan, bbox: BBox): Generator<ShpRecord> {
+  const src = toSource(shp);
   const type2D = base2D(scan.shapeType);
-  if (type2D !== 5 || scan.recordCount === 0) return parseShpGeometries(shp, scan, bbox);
-  const dv = new DataView(shp.buffer, shp.byteOffset, scan.length);
-  const out: ShpRecord[] = new Array(scan.recordCount);
+  const head = src.view(0, 100);
+  const header = Uint8Array.prototype.slice.call(head.buf, head.at, head.at + 100);
+  const dvs = new DataViews();
   let off = 100;
   for (let i = 0; i < scan.recordCount; i++) {
-    const len = dv.getInt32(off + 4, false) * 2; // checked by scanShp
-    const c = off + 8; // record content: shape type, box, part and point counts, parts, points
-    out[i] = null;
-    if (len >= 4 && dv.getInt32(c, true) !== 0) {
-      const parts = len >= 44 ? dv.getInt32(c + 36, true) : 0;
-      const n = len >= 44 ? dv.getInt32(c + 40, true) : 0;
+    const h = src.view(off, 8);
+    const len = h.buf.readInt32BE(h.at + 4) * 2; // checked by scanShp
+    const v = src.view(off, 8 + len);
+    const dv = dvs.of(v.buf);
+    const c = v.at + 8; // record content: shape type, box, part and point counts, parts, points
+    let out: ShpRecord = null;
+    if (type2D !== 0 && len >= 4 && dv.getInt32(c, true) !== 0) {
+      const parts = type2D === 5 && len >= 44 ? dv.getInt32(c + 36, true) : 0;
+      const n = type2D === 5 && len >= 44 ? dv.getInt32(c + 40, true) : 0;
       const at = c + 48; // one part: its start index (4 bytes) precedes the points
       const closed =
         parts === 1 && n >= 4 && 44 + 4 + 16 * n <= len &&
@@ -306,10 +320,10 @@ export function parseShpRecords(shp: Uint8Array, scan: ShpScan, bbox: BBox): Shp
         dv.getFloat64(at + 8, true) === dv.getFloat64(at + 16 * (n - 1) + 8, true);
       if (closed) {
         for (let k = 0; k < n; k++) bbox.add(dv.getFloat64(at + 16 * k, true), dv.getFloat64(at + 16 * k + 8, true));
-        out[i] = { at, points: n };
-      } else out[i] = parseOneRecord(shp, off, len, type2D, bbox);
+        out = { buf: v.buf, at, points: n };
+      } else out = parseOneRecord(header, v.buf.subarray(v.at, v.at + 8 + len), off, type2D, bbox);
     }
+    yield out;
     off += 8 + len;
   }
-  return out;
 }
