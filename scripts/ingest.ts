@@ -6,7 +6,7 @@
  * Imports one file into the configured database (embedded PGlite under data/, or DATABASE_URL), in one
  * transaction, and prints the import report.
  */
-import { readFile } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { numberOption, parseCli, usageExit } from './cli-args';
 import cliProgress from 'cli-progress';
@@ -92,11 +92,9 @@ async function main() {
   const file = positionals[0];
   const config = loadConfig();
   const log = pino({ level: 'warn' });
-  const bytes = new Uint8Array(
-    await readFile(file).catch((e: NodeJS.ErrnoException) =>
-      e.code === 'ENOENT' || e.code === 'EISDIR' ? usageExit(USAGE, `cannot read ${file} (${e.code}) / 无法读取文件 ${file}`) : Promise.reject(e),
-    ),
-  );
+  // the file is read from disk by the importer (bounded memory, issue 11 item 6): only check it is a file here
+  await access(file, constants.R_OK).catch((e: NodeJS.ErrnoException) => usageExit(USAGE, `cannot read ${file} (${e.code}) / 无法读取文件 ${file}`));
+  if (!(await stat(file)).isFile()) usageExit(USAGE, `cannot read ${file} (EISDIR) / 无法读取文件 ${file}`);
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -111,7 +109,7 @@ async function main() {
   try {
     await migrate(db, { workSrid: config.workSrid });
     const report = await importFile(db, config, {
-      bytes,
+      path: file,
       fileName: path.basename(file),
       layer: values.layer,
       srs: values.srs?.toUpperCase(),

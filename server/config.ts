@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   TUBAN_MAX_ZIP_ENTRIES: z.coerce.number().int().positive().default(2000),
   TUBAN_MAX_UNCOMPRESSED_MB: z.coerce.number().positive().default(4096),
   TUBAN_MAX_COMPRESSION_RATIO: z.coerce.number().positive().default(200),
+  /** one file inside a zip, uncompressed (a zip bomb's one huge entry is refused at this size) */
+  TUBAN_MAX_ENTRY_MB: z.coerce.number().positive().default(2048),
   /** load the synthetic sample town into an empty database on start */
   TUBAN_SAMPLE: z.enum(['auto', 'off']).default('auto'),
   /** per-statement timeout for request queries (ms); imports run without it */
@@ -89,7 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxZipEntries: e.TUBAN_MAX_ZIP_ENTRIES,
       maxUncompressedBytes: e.TUBAN_MAX_UNCOMPRESSED_MB * 1024 * 1024,
       maxCompressionRatio: e.TUBAN_MAX_COMPRESSION_RATIO,
+      maxEntryBytes: e.TUBAN_MAX_ENTRY_MB * 1024 * 1024,
     },
+    /** uploads (uploads/) and zips being imported (import-*) live here while a request runs, then are removed */
+    tmpDir: path.join(dataDir, 'tmp'),
     sample: e.TUBAN_SAMPLE,
     statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
     dbPoolMax: e.TUBAN_DB_POOL_MAX,

@@ -12,6 +12,9 @@ import { openZip, type ZipArchive } from './zip';
 import { dbfMissing, readShapefile, type ShapefileParts } from './shapefile';
 import { readGeoJson } from './geojson';
 import { mb } from './warn';
+import { fileSource, type ByteSource } from './bytes';
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 
 type Kind = 'zip' | 'json' | 'shp' | 'rar' | '7z' | 'gpkg' | 'unknown';
 
@@ -150,10 +153,11 @@ function chooseLayer(layers: ZipLayer[], opts: ReadOptions, entries: string[]): 
   return layers[0];
 }
 
-async function readFromZip(buf: Uint8Array, opts: ReadOptions): Promise<ReadResult> {
+async function readFromZip(input: Uint8Array | { path: string }, opts: ReadOptions): Promise<ReadResult> {
   let zip: ZipArchive | undefined;
+  const sources: ByteSource[] = [];
   try {
-    zip = await openZip(buf, opts.limits);
+    zip = await openZip(input, opts.limits);
     const paths = zip.entries.map((e) => e.path);
     const layers = findLayers(paths);
     const layer = chooseLayer(layers, opts, paths);
@@ -164,10 +168,25 @@ async function readFromZip(buf: Uint8Array, opts: ReadOptions): Promise<ReadResu
     }
     const name = baseName(layer.path);
     if (!layer.files.dbf) throw dbfMissing(name); // before inflating a possibly large .shp
-    const parts: ShapefileParts = { name, shp: await zip.read(layer.files.shp) };
-    for (const e of ['shx', 'dbf', 'prj', 'cpg'] as const) if (layer.files[e]) parts[e] = await zip.read(layer.files[e]);
+    // the big parts go to the scratch folder and are read through a window (bytes.ts), never whole
+    const big = async (e: 'shp' | 'shx' | 'dbf'): Promise<Uint8Array | ByteSource> => {
+      if (!opts.scratchDir) return zip!.read(layer.files[e]);
+      const dest = path.join(opts.scratchDir, `layer.${e}`);
+      await zip!.extract(layer.files[e], dest);
+      const src = fileSource(dest);
+      sources.push(src);
+      return src;
+    };
+    const parts: ShapefileParts = { name, shp: await big('shp') };
+    for (const e of ['shx', 'dbf'] as const) if (layer.files[e]) parts[e] = await big(e);
+    for (const e of ['prj', 'cpg'] as const) if (layer.files[e]) parts[e] = await zip.read(layer.files[e]);
     if (layer.files.prj && stripExt(layer.files.prj).toLowerCase() !== layer.path.toLowerCase()) parts.prjPath = layer.files.prj;
-    return { ...readShapefile(parts, opts), availableLayers };
+    const result = { ...readShapefile(parts, opts), availableLayers };
+    const close = () => sources.forEach((s) => s.close());
+    return { ...result, close };
+  } catch (e) {
+    sources.forEach((s) => s.close());
+    throw e;
   } finally {
     zip?.close();
   }
@@ -181,22 +200,42 @@ const unsupported = (en: string, zh: string, fileName: string) =>
     { fileName },
   );
 
-export async function readSource(buf: Uint8Array, opts: ReadOptions): Promise<ReadResult> {
+/** The first bytes of a file: enough for sniffKind (a BOM, blanks, then '{'). */
+async function head(file: string): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
   try {
-    if (buf.byteLength > opts.limits.maxUploadBytes)
+    const b = Buffer.alloc(4200);
+    const { bytesRead } = await fh.read(b, 0, b.length, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Read a delivery given as bytes or as a file on disk. From a file, a zip is opened through its
+ * descriptor and its shapefile parts inflated into opts.scratchDir, so memory stays bounded whatever
+ * the file's size (issue 11 item 6). The result's close() releases those files once features() is done.
+ */
+export async function readSource(input: Uint8Array | { path: string }, opts: ReadOptions): Promise<ReadResult> {
+  try {
+    const size = input instanceof Uint8Array ? input.byteLength : (await stat(input.path)).size;
+    if (size > opts.limits.maxUploadBytes)
       throw new IngestError(
         'file_too_large',
-        `The file is ${mb(buf.byteLength)}; at most ${mb(opts.limits.maxUploadBytes)} is accepted.`,
-        `文件大小为 ${mb(buf.byteLength)}，最大允许 ${mb(opts.limits.maxUploadBytes)}。`,
-        { bytes: buf.byteLength, limit: opts.limits.maxUploadBytes },
+        `The file is ${mb(size)}; at most ${mb(opts.limits.maxUploadBytes)} is accepted.`,
+        `文件大小为 ${mb(size)}，最大允许 ${mb(opts.limits.maxUploadBytes)}。`,
+        { bytes: size, limit: opts.limits.maxUploadBytes },
       );
-    if (buf.byteLength === 0)
+    if (size === 0)
       throw new IngestError('empty_file', 'The uploaded file is empty.', '上传的文件为空。', { fileName: opts.fileName });
-    const kind = sniffKind(buf, opts.fileName);
+    const kind = sniffKind(input instanceof Uint8Array ? input : await head(input.path), opts.fileName);
     switch (kind) {
       case 'zip':
-        return await readFromZip(buf, opts);
+        return await readFromZip(input, opts);
       case 'json': {
+        // GeoJSON is still parsed whole (bounded by maxUploadBytes); the big deliveries are shapefiles
+        const buf = input instanceof Uint8Array ? input : new Uint8Array(await readFile(input.path));
         const name = baseName(opts.fileName.replace(/\\/g, '/')) || 'geojson';
         return { ...readGeoJson(buf, name, opts), availableLayers: [name] };
       }

@@ -24,6 +24,8 @@ export interface IngestLimits {
   maxUncompressedBytes: number;
   /** uncompressed / compressed for one entry; above it the zip is treated as a bomb */
   maxCompressionRatio: number;
+  /** uncompressed bytes of one zip entry (default: maxUncompressedBytes) */
+  maxEntryBytes?: number;
 }
 
 export interface ReadOptions {
@@ -43,6 +45,11 @@ export interface ReadOptions {
   /** SRID everything is reprojected to (planar, metres), e.g. 4523 */
   workSrid: number;
   limits: IngestLimits;
+  /**
+   * An empty folder the reader may write to (the caller removes it): zip entries are inflated there and
+   * read through a window, so memory stays bounded. Without it, entries are inflated into memory.
+   */
+  scratchDir?: string;
 }
 
 export interface ReadFeature {
@@ -89,4 +96,6 @@ export interface ReadResult {
   features(): Iterable<ReadFeature>;
   /** non-fatal remarks a person should see in the import report (English; zh alongside) */
   warnings: { code: string; message: string; message_zh: string }[];
+  /** releases the files features() reads from (a zip inflated to the scratch folder) */
+  close?(): void;
 }

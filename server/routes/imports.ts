@@ -1,3 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { int4PositiveParam } from '../http/schemas';
@@ -10,6 +14,9 @@ import { DUPLICATE_POLICIES, importFile } from '../ingest/import';
 import { logDemoDisabled } from '../auth/users';
 import { CUSTOM_ROLES } from '../ingest/layers';
 import { getBatch, listBatches, listLayers } from '../polygons/repo';
+
+const tooLarge = (limit: number) =>
+  new AppError('payload_too_large', `Upload too large: at most ${Math.round(limit / 1048576)} MB`, `上传内容过大：最大 ${Math.round(limit / 1048576)} MB`, 413, { limit });
 
 export const ImportFields = z.object({
   layer: z.string().min(1).max(40),
@@ -29,20 +36,43 @@ export const ImportFields = z.object({
 export function importRoutes(ctx: AppContext) {
   const r = router();
   // Files are bounded before they reach the reader: one file, at most maxUploadBytes, few small fields.
+  // They go to disk, never into memory (issue 11 item 6: a 600 MB upload was buffered before its 413),
+  // and are removed once the request is done, whatever its outcome.
+  const uploads = path.join(ctx.config.tmpDir, 'uploads');
+  mkdirSync(uploads, { recursive: true });
+  const maxBytes = ctx.config.limits.maxUploadBytes;
   const upload = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: ctx.config.limits.maxUploadBytes, files: 1, fields: 20, fieldSize: 10_000 },
+    storage: multer.diskStorage({ destination: uploads }),
+    limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 10_000 },
   });
   const importers = requireRole('admin', 'analyst');
+  const removeUpload = (req: Request) => (req.file?.path ? rm(req.file.path, { force: true }) : Promise.resolve());
+  // a declared length far past the limit (the file plus 20 small fields) is refused before a byte is read
+  const FORM_OVERHEAD = 1 << 20;
+  const receive: RequestHandler = (req, res, next) => {
+    if (Number(req.headers['content-length'] ?? 0) > maxBytes + FORM_OVERHEAD) return next(tooLarge(maxBytes));
+    multipart(upload.single('file'))(req, res, (err?: unknown) => {
+      if (err) void removeUpload(req).finally(() => next(err));
+      else next();
+    });
+  };
 
-  r.post('/api/imports', importers, multipart(upload.single('file')), async (req, res) => {
+  r.post('/api/imports', importers, receive, async (req, res) => {
     if (!req.file) {
       throw new AppError('file_missing', "Send the file as multipart field 'file'", "请以 multipart 字段“file”上传文件", 400);
     }
+    try {
+      await importUpload(req, res, req.file);
+    } finally {
+      await removeUpload(req);
+    }
+  });
+
+  async function importUpload(req: Request, res: Response, file: Express.Multer.File) {
     const f = ImportFields.parse(req.body ?? {});
     const report = await importFile(ctx.importDb ?? ctx.db, ctx.config, {
-      bytes: new Uint8Array(req.file.buffer.buffer, req.file.buffer.byteOffset, req.file.buffer.byteLength),
-      fileName: Buffer.from(req.file.originalname, 'latin1').toString('utf8'),
+      path: file.path,
+      fileName: Buffer.from(file.originalname, 'latin1').toString('utf8'),
       layer: f.layer,
       role: f.role,
       title: f.title,
@@ -60,7 +90,7 @@ export function importRoutes(ctx: AppContext) {
     ctx.log.info({ batch: report.batch_id, layer: report.layer, stored: report.stored, duplicate: report.duplicate }, 'import');
     if (report.demo_accounts_disabled?.length) logDemoDisabled(ctx.log, report.demo_accounts_disabled);
     res.status(report.duplicate ? 200 : 201).json(report);
-  });
+  }
 
   r.get('/api/imports', importers, async (_req, res) => {
     res.json({ items: await listBatches(ctx.db, ctx.config.regionCode) });
