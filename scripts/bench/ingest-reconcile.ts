@@ -2,7 +2,8 @@
  * Import + reconcile benchmark, with the references measured in the same run (PERFORMANCE.md: compare
  * ratios, never absolute times on these noisy machines).
  *
- *   npm run bench:ingest -- [--scale district|town] [--runs 1] [--url postgres://root@127.0.0.1:5432/test]
+ *   npm run bench:ingest -- [--scale district|town|large] [--runs 1] [--url postgres://root@127.0.0.1:5432/test]
+ *                           [--data-root data] [--skip-embedded]
  *
  * District scale on PostgreSQL/PostGIS:
  *   reference = `ogr2ogr -f PostgreSQL` (COPY, native SRID, index after load) loading the same zips
@@ -10,20 +11,19 @@
  *               parcel, frontage flag) on the loaded tables;
  *   tuban     = importFile(cadastral) + importFile(frontage) + importFile(survey) incl. reconciliation.
  * Town scale: tuban on the embedded PGlite vs on the server, same files.
+ *
+ * Every tuban import runs through the real CLI (scripts/ingest.ts) in its own process, under GNU time, so
+ * the peak RSS printed beside its time is the import's own (issue 11 item 6: ≤ 600 MB whatever the
+ * file's size). On PGlite the floor — PGlite + PostGIS opened and migrated, nothing imported
+ * (pglite-floor.ts) — is measured in the same run and printed beside it.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { generateSample } from '../sample/generate';
-import { openPostgres } from '../../server/db/postgres';
-import { openPglite } from '../../server/db/pglite';
-import { migrate } from '../../server/db/migrate';
-import type { Db } from '../../server/db/types';
-import { importFile, type ImportSettings } from '../../server/ingest/import';
-import { loadConfig } from '../../server/config';
 import { median } from './common';
 
 const { values } = parseArgs({
@@ -32,14 +32,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     url: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test' },
     'skip-embedded': { type: 'boolean', default: false },
+    'data-root': { type: 'string', default: 'data' },
   },
 });
-const scale = values.scale as 'district' | 'town';
+const scale = values.scale as 'district' | 'town' | 'large';
 const runs = Number(values.runs);
 const baseUrl = values.url!;
-const dir = path.resolve(`data/bench-${scale}`);
-const cfg = loadConfig({ ...process.env, TUBAN_MAX_UPLOAD_MB: '4096' });
-const settings: ImportSettings = { ...cfg };
+const root = path.resolve(values['data-root']!);
+const dir = path.join(root, `bench-${scale}`);
 
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -107,18 +107,56 @@ async function reference(files: Record<string, string>): Promise<{ load: number;
   return { load, sql };
 }
 
-async function tuban(db: Db, files: Record<string, string>): Promise<{ total: number; reconcile: number; steps: Record<string, number> }> {
-  await migrate(db, { workSrid: settings.workSrid });
-  const t = performance.now();
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+
+/** A child process under GNU time: its peak RSS (kB) and stdout. */
+function timed(args: string[], env: NodeJS.ProcessEnv): { kb: number; stdout: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TUBAN_MAXRSS_KB %M', process.execPath, '--import', 'tsx', ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-4000)}`);
+  return { kb: Number(/TUBAN_MAXRSS_KB (\d+)/.exec(r.stderr)?.[1] ?? NaN), stdout: r.stdout };
+}
+
+interface Run { total: number; reconcile: number; steps: Record<string, number>; peakKb: number }
+
+/** The three imports through the CLI, one process each; the import times come from the reports. */
+function tuban(env: NodeJS.ProcessEnv, files: Record<string, string>): Run {
+  let total = 0;
   let reconcile = 0;
   let steps: Record<string, number> = {};
+  let peakKb = 0;
   for (const layer of ['cadastral', 'frontage', 'survey'] as const) {
-    const bytes = new Uint8Array(await readFile(files[layer]));
-    const r = await importFile(db, settings, { bytes, fileName: path.basename(files[layer]), layer });
-    if (layer === 'survey') { reconcile = r.reconcile!.seconds * 1000; steps = r.reconcile!.steps; }
-    process.stderr.write(`    ${layer}: ${r.stored} stored in ${r.seconds}s ${JSON.stringify(r.timings)}\n`);
+    const { kb, stdout } = timed(['scripts/ingest.ts', files[layer], '--layer', layer, '--json'], env);
+    const r = JSON.parse(stdout.slice(stdout.indexOf('{')));
+    total += r.seconds * 1000;
+    peakKb = Math.max(peakKb, kb);
+    if (layer === 'survey') { reconcile = r.reconcile.seconds * 1000; steps = r.reconcile.steps; }
+    process.stderr.write(`    ${layer}: ${r.stored} stored in ${r.seconds}s, peak RSS ${mb(kb)} ${JSON.stringify(r.timings)}\n`);
   }
-  return { total: performance.now() - t, reconcile, steps };
+  return { total, reconcile, steps, peakKb };
+}
+
+async function serverEnv(): Promise<NodeJS.ProcessEnv> {
+  const url = await freshDatabase('tuban_bench_app');
+  // the CLI migrates and imports as the owner role; allowed for a bench database
+  return { DATABASE_URL: url, DATABASE_OWNER_URL: url, TUBAN_ALLOW_OWNER_ROLE: '1', TUBAN_MAX_UPLOAD_MB: '8192' };
+}
+
+/** tuban on PGlite in a fresh data dir, and the floor (PGlite + PostGIS, nothing imported) in another. */
+function embedded(files: Record<string, string>): { run: Run; floorKb: number } {
+  const data = mkdtempSync(path.join(os.tmpdir(), 'tuban-bench-'));
+  const floorDir = mkdtempSync(path.join(os.tmpdir(), 'tuban-floor-'));
+  try {
+    const floorKb = timed(['scripts/bench/pglite-floor.ts', floorDir], { DATABASE_URL: '' }).kb;
+    const run = tuban({ DATABASE_URL: '', TUBAN_DATA_DIR: data, TUBAN_MAX_UPLOAD_MB: '8192' }, files);
+    return { run, floorKb };
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+    rmSync(floorDir, { recursive: true, force: true });
+  }
 }
 
 async function main() {
@@ -133,37 +171,39 @@ async function main() {
   };
   const refT: number[] = [];
   const appT: number[] = [];
+  const appKb: number[] = [];
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`run ${i + 1}/${runs}: reference (ogr2ogr + SQL)…\n`);
     const r = await reference(files);
     refT.push(r.load + r.sql);
     process.stderr.write(`  ogr2ogr ${secs(r.load)} s + overlay SQL ${secs(r.sql)} s\n`);
     process.stderr.write(`run ${i + 1}/${runs}: tuban on PostgreSQL…\n`);
-    const db = await openPostgres({ url: await freshDatabase('tuban_bench_app') });
-    const a = await tuban(db, files);
-    await db.close();
+    const a = tuban(await serverEnv(), files);
     appT.push(a.total);
-    process.stderr.write(`  tuban ${secs(a.total)} s (reconcile ${secs(a.reconcile)} s: ${JSON.stringify(a.steps)})\n`);
+    appKb.push(a.peakKb);
+    process.stderr.write(`  tuban ${secs(a.total)} s, peak RSS ${mb(a.peakKb)} (reconcile ${secs(a.reconcile)} s: ${JSON.stringify(a.steps)})\n`);
   }
   const ratio = median(appT) / median(refT);
   console.log(`\n${scale} scale, ${runs} run(s), PostgreSQL/PostGIS`);
   console.log(`reference (ogr2ogr COPY + hand-written SQL): ${secs(median(refT))} s`);
-  console.log(`tuban import + reconcile:                    ${secs(median(appT))} s`);
+  console.log(`tuban import + reconcile:                    ${secs(median(appT))} s, peak RSS ${mb(median(appKb))} (largest of the three CLI processes; target ≤ 600 MB)`);
   console.log(`ratio tuban / reference: ${ratio.toFixed(2)} (target ≤ 1.5, aim ≤ 1.0)`);
 
   if (!values['skip-embedded']) {
-    const town = path.resolve('data/bench-town');
+    const town = path.join(root, 'bench-town');
     if (!existsSync(path.join(town, 'survey-2020.zip'))) generateSample({ out: town, scale: 'town', seed: 42 });
     const tfiles = { survey: path.join(town, 'survey-2020.zip'), cadastral: path.join(town, 'cadastral.zip'), frontage: path.join(town, 'frontage-band.zip') };
     process.stderr.write('town scale: embedded PGlite…\n');
-    const lite = await openPglite();
-    const e = await tuban(lite, tfiles);
-    await lite.close();
+    const e = embedded(tfiles);
     process.stderr.write('town scale: PostgreSQL…\n');
-    const srv = await openPostgres({ url: await freshDatabase('tuban_bench_app') });
-    const s = await tuban(srv, tfiles);
-    await srv.close();
-    console.log(`\ntown scale import + reconcile: embedded ${secs(e.total)} s, server ${secs(s.total)} s, embedded/server ${(e.total / s.total).toFixed(2)}`);
+    const s = tuban(await serverEnv(), tfiles);
+    console.log(`\ntown scale import + reconcile: embedded ${secs(e.run.total)} s, server ${secs(s.total)} s, embedded/server ${(e.run.total / s.total).toFixed(2)}`);
+    console.log(`town scale peak RSS: embedded ${mb(e.run.peakKb)} (PGlite + PostGIS floor ${mb(e.floorKb)}, tuban above it ${mb(e.run.peakKb - e.floorKb)}), server ${mb(s.peakKb)}`);
+    if (scale !== 'town') {
+      process.stderr.write(`${scale} scale: embedded PGlite…\n`);
+      const d = embedded(files);
+      console.log(`${scale} scale on PGlite: ${secs(d.run.total)} s, peak RSS ${mb(d.run.peakKb)} (PGlite + PostGIS floor ${mb(d.floorKb)}, tuban above it ${mb(d.run.peakKb - d.floorKb)})`);
+    }
   }
 }
 
