@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { readSource, sniffKind } from '../../server/ingest/read';
 import { decodeEntryName, isJunkPath, isUnsafePath } from '../../server/ingest/zip';
 import { makeShapefile, square, zip, PRJ } from '../helpers/shp-bytes';
@@ -96,6 +99,29 @@ describe('zip safety', () => {
     const bomb = lieAboutSize(nativeZip({ ...s, 'tb.dbf': new Uint8Array(50 * 1024 * 1024) }), 'tb.dbf', 4096);
     const limits = { ...LIMITS, maxUncompressedBytes: 10 * 1024 * 1024 };
     await refused(readSource(bomb, opts({ limits })), 'zip_bomb');
+  });
+
+  it('inflating to disk from the zip file, stops a lying entry at the cap and at TUBAN_MAX_ENTRY_MB', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tuban-zip-'));
+    try {
+      const s = shapefile();
+      const file = path.join(dir, 'bomb.zip');
+      writeFileSync(file, lieAboutSize(nativeZip({ ...s, 'tb.dbf': new Uint8Array(50 * 1024 * 1024) }), 'tb.dbf', 4096));
+      const scratch = path.join(dir, 'scratch');
+      mkdirSync(scratch);
+      const limits = { ...LIMITS, maxUncompressedBytes: 10 * 1024 * 1024 };
+      await refused(readSource({ path: file }, opts({ limits, scratchDir: scratch })), 'zip_bomb');
+      // what reached the disk is at most the cap, never the 50 MB the entry really holds
+      for (const f of readdirSync(scratch)) expect(statSync(path.join(scratch, f)).size).toBeLessThanOrEqual(10 * 1024 * 1024);
+      rmSync(scratch, { recursive: true });
+      mkdirSync(scratch);
+      const honest = path.join(dir, 'big.zip');
+      writeFileSync(honest, nativeZip({ ...s, 'tb.dbf': new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24) }));
+      const e = await refused(readSource({ path: honest }, opts({ limits: { ...LIMITS, maxEntryBytes: 1 << 20 }, scratchDir: scratch })), 'zip_bomb');
+      expect(e.message_zh).toMatch(/单个文件/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an entry whose compression ratio is above the limit once it is large', async () => {
