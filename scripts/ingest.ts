@@ -17,6 +17,7 @@ import { migrate } from '../server/db/migrate';
 import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport } from '../server/ingest/import';
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
+import { failureText } from './ingest-failure';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
        [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
@@ -151,7 +152,8 @@ async function main() {
 main().catch((e) => {
   // a refusal before the import starts (the embedded database held by another process: db/lock.ts) is a
   // message, not a stack trace
-  if (isAppError(e)) process.stderr.write(`\ningest failed / 导入失败 [${e.code}]\n  ${e.message}\n  ${e.message_zh}\n`);
-  else process.stderr.write(`\ningest failed / 导入失败: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.stderr.write(failureText(e));
+  // the stack is for whoever debugs tuban, not for the person importing (LOG_LEVEL=debug shows it)
+  if (process.env.LOG_LEVEL === 'debug' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exit(1);
 });
