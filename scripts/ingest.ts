@@ -18,6 +18,7 @@ import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
 import { failureText } from './ingest-failure';
+import { progressLine } from '../server/progress-line';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
        [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
@@ -98,12 +99,14 @@ async function main() {
       e.code === 'ENOENT' || e.code === 'EISDIR' ? usageExit(USAGE, `cannot read ${file} (${e.code}) / 无法读取文件 ${file}`) : Promise.reject(e),
     ),
   );
+  const opening = progressLine(process.stderr);
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
     role: 'ingest', // a running server holds the embedded database: refused, naming its pid (db/lock.ts)
-    onWait: (s) => process.stderr.write(`\r  opening the embedded database… ${s}s / 正在打开嵌入式数据库… ${s} 秒`),
+    onWait: (s) => opening.update(`  opening the embedded database… ${s}s / 正在打开嵌入式数据库… ${s} 秒`, s),
   });
+  opening.done();
   const bar = new cliProgress.SingleBar(
     { format: '  {phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.shades_classic,

@@ -16,6 +16,7 @@ import { checkRuntimeRole, currentRole, grantRuntime } from './db/roles';
 import type { Db } from './db/types';
 import { checkIntegrity, logEvidenceFiles, logIntegrity } from './integrity/check';
 import { checkEvidenceFiles } from './integrity/evidence-files';
+import { progressLine } from './progress-line';
 
 /** config → database → migrations → sample town (first start) → listen → graceful shutdown */
 async function main() {
@@ -25,6 +26,8 @@ async function main() {
 
   if (config.databaseUrl) log.info({ db: redactUrl(config.databaseUrl) }, 'using PostgreSQL/PostGIS server');
   else process.stdout.write(`Opening the embedded database (PGlite + PostGIS) in ${config.pgliteDir}\n`);
+  // no fixed "takes 15–20 s": on a loaded machine it took 78–143 s (issue 17 item 7); the seconds count up
+  const starting = progressLine(process.stdout);
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -34,10 +37,9 @@ async function main() {
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
     onConnectionError: (e) => log.warn({ err: e }, 'a database connection failed; it is replaced on next use'),
-    onWait: (s) =>
-      process.stdout.write(`\r  starting PostGIS… ${s}s (the first start takes ~15–20 s) / 正在初始化 PostGIS… ${s} 秒`),
+    onWait: (s) => starting.update(`  starting PostGIS… ${s}s / 正在初始化 PostGIS… ${s} 秒`, s),
   });
-  if (!config.databaseUrl) process.stdout.write('\n');
+  starting.done();
   // PostgreSQL with two roles (README "Database roles"): the owner migrates, grants the runtime role its
   // privileges and runs imports (they need DDL); every request runs as the runtime role.
   const owner: Db | undefined = config.databaseUrl && config.databaseOwnerUrl
