@@ -86,7 +86,8 @@ describe('the CLI beside a running server [pglite]', () => {
     } finally {
       await held.close();
     }
-    await server!.running; // it started once the import let go
+    const url = await server!.running; // it started once the import let go
+    expect((await fetch(`${url}api/health`)).status).toBeLessThan(500);
     server!.child.kill('SIGTERM');
     expect(await server!.exited, server!.output()).toBe(0);
   });
