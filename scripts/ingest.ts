@@ -18,6 +18,7 @@ import { migrate } from '../server/db/migrate';
 import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport, type ImportRequest } from '../server/ingest/import';
 import type { HandoffRequest } from '../server/ingest/handoff';
 import { findRunningServer, sendToServer } from './ingest-handoff';
+import { DataDirLocked } from '../server/db/lock';
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
 import { failureText } from './ingest-failure';
@@ -127,7 +128,13 @@ async function main() {
   try {
     const report = server
       ? await sendToServer(server, handoffRequest(settings), onProgress)
-      : await importLocally(config, settings, onProgress);
+      : await importLocally(config, settings, onProgress).catch(async (e: unknown) => {
+          // a server that took the database between our look and our open: hand the import to it after all
+          if (!(e instanceof DataDirLocked) || e.owner.role !== 'server') throw e;
+          const late = await findRunningServer(config.pgliteDir, { waitS: 600 });
+          if (!late) throw e;
+          return sendToServer(late, handoffRequest(settings), onProgress);
+        });
     bar.stop();
     process.stdout.write((values.json ? JSON.stringify(report, null, 2) : summary(report)) + '\n');
   } catch (e) {

@@ -105,9 +105,9 @@ async function main() {
     server, db, log,
     before: () => {
       if (sweep) clearInterval(sweep);
-      handoff?.close();
-      handoff?.server.close();
+      handoff?.close(); // the file goes first: a CLI started now opens the database itself once we are gone
     },
+    alsoServers: handoff ? [handoff.server] : [],
     alsoClose: owner ? [owner] : [],
   });
   process.on('SIGINT', () => void stop('SIGINT'));
