@@ -120,6 +120,14 @@ describe('the CLI beside a running server [pglite]', () => {
     expect((await post(auth, { ...body, srs: '4326' })).status).toBe(400);
     expect((await post(auth, { ...body, path: `${FIXTURE}.missing` })).status).toBe(400);
 
+    // the wire itself: NDJSON, progress lines as the import runs, the report last (what the CLI prints from)
+    const wire = await post(auth, body);
+    expect(wire.status).toBe(200);
+    expect(wire.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await wire.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => 'progress' in l).length).toBeGreaterThan(0);
+    expect(lines.at(-1)).toMatchObject({ report: { layer: 'survey', survey: '2022', read: 5, duplicate: false } });
+
     // the same file again through the CLI: recognised as already imported, nothing stored twice
     const again = await ingest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--json']);
     expect(again.status, again.stderr).toBe(0);
@@ -137,11 +145,11 @@ describe('the CLI beside a running server [pglite]', () => {
     const db = await openPglite({ dataDir: pgDir });
     try {
       const rows = (await db.query<{ n: number; codes: number }>(
-        `SELECT count(*)::int AS n, count(DISTINCT code)::int AS codes FROM survey_polygon WHERE survey = '2021'`)).rows[0];
-      expect(rows).toEqual({ n: 5, codes: 5 });
+        `SELECT count(*)::int AS n, count(DISTINCT code)::int AS codes FROM survey_polygon WHERE survey IN ('2021', '2022') GROUP BY survey ORDER BY survey`)).rows;
+      expect(rows).toEqual([{ n: 5, codes: 5 }, { n: 5, codes: 5 }]);
       const batches = (await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM import_batch WHERE file_name = 'no-code-v1.geojson'`)).rows[0].n;
-      expect(batches).toBe(1);
+      expect(batches).toBe(2); // 2021 by the CLI, 2022 on the wire; the CLI's second try stored nothing
     } finally {
       await db.close();
     }
