@@ -4,19 +4,25 @@
  *   [--duplicates refuse|keep-first|suffix] [--width 60] [--width-field 带宽] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
  *
  * Imports one file into the configured database (embedded PGlite under data/, or DATABASE_URL), in one
- * transaction, and prints the import report.
+ * transaction, and prints the import report. While `npm start` runs on the embedded database, the import
+ * is sent to that server (scripts/ingest-handoff.ts), with the same progress, report and exit status.
  */
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { numberOption, parseCli, usageExit } from './cli-args';
 import cliProgress from 'cli-progress';
 import pino from 'pino';
-import { loadConfig } from '../server/config';
+import { loadConfig, type Config } from '../server/config';
 import { openDb } from '../server/db/open';
 import { migrate } from '../server/db/migrate';
-import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport } from '../server/ingest/import';
+import { DUPLICATE_POLICIES, importFile, type DuplicatePolicy, type ImportReport, type ImportRequest } from '../server/ingest/import';
+import type { HandoffRequest } from '../server/ingest/handoff';
+import { findRunningServer, sendToServer } from './ingest-handoff';
+import { DataDirLocked } from '../server/db/lock';
 import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
+import { failureText } from './ingest-failure';
+import { progressLine } from '../server/progress-line';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
        [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
@@ -92,64 +98,94 @@ async function main() {
   const file = positionals[0];
   const config = loadConfig();
   const log = pino({ level: 'warn' });
-  // the file is read from disk by the importer (bounded memory, issue 11 item 6): only check it is a file here
-  await access(file, constants.R_OK).catch((e: NodeJS.ErrnoException) => usageExit(USAGE, `cannot read ${file} (${e.code}) / 无法读取文件 ${file}`));
-  if (!(await stat(file)).isFile()) usageExit(USAGE, `cannot read ${file} (EISDIR) / 无法读取文件 ${file}`);
-  const db = await openDb({
-    databaseUrl: config.databaseUrl,
-    pgliteDir: config.pgliteDir,
-    role: 'ingest', // a running server holds the embedded database: refused, naming its pid (db/lock.ts)
-    onWait: (s) => process.stderr.write(`\r  opening the embedded database… ${s}s / 正在打开嵌入式数据库… ${s} 秒`),
-  });
+  // the importer reads the file from disk itself (bounded memory, issue 11 item 6): only check it is a readable file
+  const exists = await stat(file).then((st) => st.isFile(), () => false);
+  const readable = exists && (await access(file, constants.R_OK).then(() => true, () => false));
+  if (!readable) usageExit(USAGE, `cannot read ${file} / 无法读取文件 ${file}`);
   const bar = new cliProgress.SingleBar(
     { format: '  {phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  const onProgress: NonNullable<ImportRequest['onProgress']> = (p) => {
+    const label = { read: 'reading 读取', stage: 'preparing 准备', store: 'storing 存储', reconcile: 'reconciling 比对', done: 'done 完成' }[p.phase];
+    if (!started) { bar.start(p.total, p.done, { phase: label }); started = true; }
+    bar.setTotal(p.total);
+    bar.update(p.done, { phase: label });
+  };
+  const settings: CliImport = {
+    file, layer: values.layer, srs: values.srs?.toUpperCase(), encoding: values.encoding,
+    sourceLayer: values.name ?? values['source-layer'], survey: values.survey, codeField: values['code-field'],
+    duplicates: values.duplicates as DuplicatePolicy | undefined, widthM, widthField: values['width-field'],
+    role: values.role as CustomRole | undefined, title: values.title, distanceM, user: process.env.USER ?? 'cli',
+  };
+  // A server running on the embedded database holds it alone (db/lock.ts): the import goes to it, with the
+  // same progress and report (issue 11 item 7). A server still starting is waited for.
+  const waiting = progressLine(process.stderr);
+  const server = config.databaseUrl ? undefined : await findRunningServer(config.pgliteDir, {
+    waitS: 600,
+    onWait: (pid, s) => waiting.update(`  waiting for the tuban server (process ${pid}) to finish starting… ${s}s / 等待 tuban 服务（进程号 ${pid}）启动完成… ${s} 秒`, s),
+  });
+  waiting.done();
   try {
-    await migrate(db, { workSrid: config.workSrid });
-    const report = await importFile(db, config, {
-      path: file,
-      fileName: path.basename(file),
-      layer: values.layer,
-      srs: values.srs?.toUpperCase(),
-      encoding: values.encoding,
-      sourceLayer: values.name ?? values['source-layer'],
-      survey: values.survey,
-      codeField: values['code-field'],
-      duplicates: values.duplicates as DuplicatePolicy | undefined,
-      widthM,
-      widthField: values['width-field'],
-      role: values.role as CustomRole | undefined,
-      title: values.title,
-      distanceM,
-      user: process.env.USER ?? 'cli',
-      onProgress: (p) => {
-        const label = { read: 'reading 读取', stage: 'preparing 准备', store: 'storing 存储', reconcile: 'reconciling 比对', done: 'done 完成' }[p.phase];
-        if (!started) { bar.start(p.total, p.done, { phase: label }); started = true; }
-        bar.setTotal(p.total);
-        bar.update(p.done, { phase: label });
-      },
-    });
+    const report = server
+      ? await sendToServer(server, handoffRequest(settings), onProgress)
+      : await importLocally(config, settings, onProgress).catch(async (e: unknown) => {
+          // a server that took the database between our look and our open: hand the import to it after all
+          if (!(e instanceof DataDirLocked) || e.owner.role !== 'server') throw e;
+          const late = await findRunningServer(config.pgliteDir, { waitS: 600 });
+          if (!late) throw e;
+          return sendToServer(late, handoffRequest(settings), onProgress);
+        });
     bar.stop();
     process.stdout.write((values.json ? JSON.stringify(report, null, 2) : summary(report)) + '\n');
   } catch (e) {
     bar.stop();
-    if (isAppError(e)) {
+    if (isAppError(e) && e.code !== 'data_dir_locked') {
       process.stderr.write(`\nImport refused / 导入被拒绝 [${e.code}]\n  ${e.message}\n  ${e.message_zh}\n`);
       if (e.details) process.stderr.write(`  ${JSON.stringify(e.details)}\n`);
       process.exitCode = 1;
     } else throw e;
   } finally {
-    await db.close();
     log.flush();
+  }
+}
+
+type CliImport = Omit<ImportRequest, 'bytes' | 'path' | 'fileName' | 'onProgress'> & { file: string };
+
+/** The import sent to a running server (server/ingest/handoff.ts HandoffRequest: the API's field names). */
+function handoffRequest(s: CliImport): HandoffRequest {
+  return {
+    path: path.resolve(s.file), layer: s.layer, srs: s.srs, encoding: s.encoding, source_layer: s.sourceLayer,
+    survey: s.survey, code_field: s.codeField, duplicates: s.duplicates, width: s.widthM, width_field: s.widthField,
+    role: s.role, title: s.title, distance: s.distanceM, user: s.user,
+  };
+}
+
+/** No server running: this process opens the database (refused, naming the holder, if another import has it). */
+async function importLocally(config: Config, s: CliImport, onProgress: NonNullable<ImportRequest['onProgress']>): Promise<ImportReport> {
+  const opening = progressLine(process.stderr);
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: config.pgliteDir,
+    role: 'ingest', // another process holding the embedded database: refused, naming its pid (db/lock.ts)
+    onWait: (sec) => opening.update(`  opening the embedded database… ${sec}s / 正在打开嵌入式数据库… ${sec} 秒`, sec),
+  });
+  opening.done();
+  try {
+    await migrate(db, { workSrid: config.workSrid });
+    const { file, ...req } = s;
+    return await importFile(db, config, { ...req, path: file, fileName: path.basename(file), onProgress });
+  } finally {
+    await db.close();
   }
 }
 
 main().catch((e) => {
   // a refusal before the import starts (the embedded database held by another process: db/lock.ts) is a
   // message, not a stack trace
-  if (isAppError(e)) process.stderr.write(`\ningest failed / 导入失败 [${e.code}]\n  ${e.message}\n  ${e.message_zh}\n`);
-  else process.stderr.write(`\ningest failed / 导入失败: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.stderr.write(failureText(e));
+  // the stack is for whoever debugs tuban, not for the person importing (LOG_LEVEL=debug shows it)
+  if (process.env.LOG_LEVEL === 'debug' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exit(1);
 });

@@ -14,6 +14,8 @@ const EnvSchema = z.object({
   /** how often the photo store is swept for files without a row and rows without a file (0 = never) */
   TUBAN_EVIDENCE_SWEEP_MINUTES: z.coerce.number().int().min(0).max(10080).default(360),
   TUBAN_DATA_DIR: z.string().default('data'),
+  /** a server started while `npm run ingest` holds the embedded database waits this long for it (s) */
+  TUBAN_IMPORT_WAIT_S: z.coerce.number().int().min(0).max(86400).default(900),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   /** planar CRS the analysis runs in: CGCS2000 3-degree GK zone 35 with zone prefix (Ji'an ≈ 105.9°E) */
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     evidenceSweepMinutes: e.TUBAN_EVIDENCE_SWEEP_MINUTES,
     dataDir,
     pgliteDir: path.join(dataDir, 'pglite'),
+    importWaitS: e.TUBAN_IMPORT_WAIT_S,
     sampleDir: path.join(dataDir, 'sample'),
     port: e.PORT,
     host: e.HOST,

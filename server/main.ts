@@ -16,6 +16,8 @@ import { checkRuntimeRole, currentRole, grantRuntime } from './db/roles';
 import type { Db } from './db/types';
 import { checkIntegrity, logEvidenceFiles, logIntegrity } from './integrity/check';
 import { checkEvidenceFiles } from './integrity/evidence-files';
+import { progressLine } from './progress-line';
+import { startHandoff } from './ingest/handoff';
 
 /** config → database → migrations → sample town (first start) → listen → graceful shutdown */
 async function main() {
@@ -25,6 +27,9 @@ async function main() {
 
   if (config.databaseUrl) log.info({ db: redactUrl(config.databaseUrl) }, 'using PostgreSQL/PostGIS server');
   else process.stdout.write(`Opening the embedded database (PGlite + PostGIS) in ${config.pgliteDir}\n`);
+  // no fixed "takes 15–20 s": on a loaded machine it took 78–143 s (issue 17 item 7); the seconds count up
+  const starting = progressLine(process.stdout);
+  let toldWait = false;
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -34,10 +39,16 @@ async function main() {
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
     onConnectionError: (e) => log.warn({ err: e }, 'a database connection failed; it is replaced on next use'),
-    onWait: (s) =>
-      process.stdout.write(`\r  starting PostGIS… ${s}s (the first start takes ~15–20 s) / 正在初始化 PostGIS… ${s} 秒`),
+    waitForImportS: config.importWaitS,
+    onLockWait: (owner) => {
+      if (toldWait) return;
+      toldWait = true;
+      process.stdout.write(`  The embedded database is in use by an import (npm run ingest), process ${owner.pid}: waiting for it to finish (at most ${config.importWaitS} s).\n` +
+        `  嵌入式数据库正被导入程序（进程号 ${owner.pid}）使用：等待其完成（最多 ${config.importWaitS} 秒）。\n`);
+    },
+    onWait: (s) => starting.update(`  starting PostGIS… ${s}s / 正在初始化 PostGIS… ${s} 秒`, s),
   });
-  if (!config.databaseUrl) process.stdout.write('\n');
+  starting.done();
   // PostgreSQL with two roles (README "Database roles"): the owner migrates, grants the runtime role its
   // privileges and runs imports (they need DDL); every request runs as the runtime role.
   const owner: Db | undefined = config.databaseUrl && config.databaseOwnerUrl
@@ -71,6 +82,9 @@ async function main() {
   await once(server, 'listening');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  // the embedded database is this process's alone: `npm run ingest` hands its import to this listener
+  // (ingest/handoff.ts; issue 11 item 7)
+  const handoff = db.kind === 'pglite' ? await startHandoff({ config, db, log, importDb: owner }, config.pgliteDir) : undefined;
   process.stdout.write(`\ntuban is running: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/\n`);
 
   // the integrity check (README "Integrity check"): once at start, in the background (the server answers
@@ -89,7 +103,11 @@ async function main() {
   // (package.json; issue 12, item 2)
   const stop = gracefulShutdown({
     server, db, log,
-    before: () => { if (sweep) clearInterval(sweep); },
+    before: () => {
+      if (sweep) clearInterval(sweep);
+      handoff?.close(); // the file goes first: a CLI started now opens the database itself once we are gone
+    },
+    alsoServers: handoff ? [handoff.server] : [],
     alsoClose: owner ? [owner] : [],
   });
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -4,6 +4,8 @@ import type { Db } from '../db/types';
 
 export interface ShutdownOptions {
   server: Server;
+  /** other listeners drained the same way (the CLI's hand-off port: ingest/handoff.ts) */
+  alsoServers?: Server[];
   db: Db;
   log: Logger;
   /** requests in flight get this long to finish before their connections are closed (ms) */
@@ -42,12 +44,13 @@ export function gracefulShutdown(o: ShutdownOptions): (reason: string) => Promis
       exit(1);
     }, o.hardMs ?? HARD_MS);
     hard.unref();
-    const closed = new Promise<void>((resolve) => o.server.close(() => resolve()));
-    const sweep = setInterval(() => o.server.closeIdleConnections(), IDLE_SWEEP_MS);
-    o.server.closeIdleConnections();
+    const servers = [o.server, ...(o.alsoServers ?? [])];
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), IDLE_SWEEP_MS);
+    servers.forEach((s) => s.closeIdleConnections());
     const grace = setTimeout(() => {
       o.log.warn('requests still running after the grace period: closing their connections');
-      o.server.closeAllConnections();
+      servers.forEach((s) => s.closeAllConnections());
     }, o.graceMs ?? GRACE_MS);
     try {
       await closed;

@@ -118,10 +118,16 @@ SELECT EXISTS (SELECT 1 FROM stage WHERE code_generated)
 -- takes its best partner, one to one. The delivered record then carries the stored polygon's code, so the
 -- statements below treat it as matched; a real delivered code replaces a generated stored one afterwards
 -- (survey_rename_matched).
+-- COALESCE(s.geom, s.geom) is s.geom, made opaque to the planner: with two plain columns PostGIS estimates the
+-- join from both tables' statistics, and when their extents do not intersect (a delivery elsewhere than the
+-- stored survey) its estimator returns PG_RETURN_FLOAT8(0.0) from a C function typed float8. On a 64-bit
+-- server that is 0; in PGlite (wasm32, float8 passed by reference) it is a pointer read as a double, and the
+-- planner stops with "invalid join selectivity: 193450064". An expression gets PostGIS's default estimate;
+-- the GiST index on e.geom is still probed from each staged record.
 WITH cand AS (
   SELECT s.idx, e.id, e.code AS stored_code, e.code_generated AS stored_generated, x.inter / NULLIF(ST_Area(s.geom) + e.area_m2 - x.inter, 0) AS iou
   FROM stage s
-  JOIN survey_polygon e ON e.region_code = $1 AND e.survey = $2 AND e.geom && s.geom
+  JOIN survey_polygon e ON e.region_code = $1 AND e.survey = $2 AND e.geom && COALESCE(s.geom, s.geom)
   CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(s.geom, e.geom)) AS inter) x
   WHERE (s.code_generated OR e.code_generated)
     AND NOT EXISTS (SELECT 1 FROM stage c WHERE c.code = e.code AND NOT c.code_generated)

@@ -170,11 +170,15 @@ CROSS JOIN LATERAL (
 
 -- name: layer_overlap
 -- $1 layer id. Role 'overlap': every polygonal feature overlapping the polygon, with area and share.
+-- COALESCE(p.geom, p.geom): the join is estimated from no statistics (ST_Intersects' support function
+-- otherwise runs PostGIS's join estimator, which in PGlite returns a pointer as the selectivity when the
+-- layer and the survey do not overlap at all: "invalid function selectivity"; see load.sql
+-- survey_match_overlap). The layer's GiST index is still probed from each polygon.
 INSERT INTO polygon_layer (region_code, polygon_id, layer_id, feature_id, overlap_m2, share, distance_m, hit)
 SELECT p.region_code, p.id, $1, f.id, o.a, LEAST(1, o.a / NULLIF(p.area_m2, 0)), 0, true
 FROM reconcile_scope s
 JOIN {{polygons}} p ON p.region_code = s.region_code AND p.id = s.id
-JOIN layer_feature f ON f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, p.geom)
+JOIN layer_feature f ON f.region_code = p.region_code AND f.layer_id = $1 AND ST_Intersects(f.geom, COALESCE(p.geom, p.geom))
 CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(f.geom, p.geom)) AS a) o
 WHERE ST_Dimension(f.geom) = 2 AND o.a >= 0.01
 
