@@ -226,7 +226,9 @@ async function main() {
     const script = pgbenchScript(REGION, pgbUser.id, benchIds[0], benchIds[benchIds.length - 1]);
     const perClient = Math.max(1, Math.round(amount / connections));
 
-    child = fork(process.argv[1], ['--serve', url], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CPU_PROF=dir: a V8 CPU profile of the app (where a decision's time goes)
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    child = fork(process.argv[1], ['--serve', url], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [msg] = (await once(child, 'message')) as [{ port: number }];
     const origin = `http://127.0.0.1:${msg.port}`;
     log(`app on ${origin} (child ${child.pid}); ${connections} connections, ${amount} requests per run, ${rounds} rounds`);
