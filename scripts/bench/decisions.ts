@@ -4,7 +4,7 @@
  * on these noisy machines).
  *
  *   npm run bench:decisions -- [--url postgres://root@127.0.0.1:5432/test] [--polygons 4000] \
- *       [--requests 6000] [--connections 50] [--rounds 3] [--db-name tuban_bench_decisions] [--append-docs] [--keep]
+ *       [--requests 6000] [--connections 50] [--rounds 3] [--workers 1] [--db-name tuban_bench_decisions] [--append-docs] [--keep]
  *
  * The server named by --url (default DATABASE_URL, then TEST_DATABASE_URL) gets a scratch database
  * `tuban_bench_decisions` (dropped at the end unless --keep): migrated, N pending survey polygons seeded
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '6000' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '1' },
     'db-name': { type: 'string', default: 'tuban_bench_decisions' },
     pgbench: { type: 'string', default: '/usr/lib/postgresql/15/bin/pgbench' },
     'append-docs': { type: 'boolean', default: false },
@@ -59,6 +60,25 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // child: the app
 // ---------------------------------------------------------------------------------------------------
 async function serve(url: string) {
+  const cluster = (await import('node:cluster')).default;
+  const workers = Number(values.workers);
+  // --workers N: N app processes on one port (node:cluster), to measure what taking the work off one event
+  // loop is worth
+  if (workers > 1 && cluster.isPrimary) {
+    const net = await import('node:net');
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    probe.close();
+    const ws = Array.from({ length: workers }, () => cluster.fork({ BENCH_PORT: String(port) }));
+    await Promise.all(ws.map((w) => once(w, 'listening')));
+    process.send!({ port });
+    process.on('disconnect', () => {
+      for (const w of ws) w.kill();
+      process.exit(0);
+    });
+    return;
+  }
   const pino = (await import('pino')).default;
   const { openDb } = await import('../../server/db/open');
   const { createApp } = await import('../../server/app');
@@ -67,8 +87,9 @@ async function serve(url: string) {
   const log = pino({ level: 'silent' });
   const db = await openDb({ databaseUrl: url, statementTimeoutMs: config.statementTimeoutMs });
   const app = createApp({ config, db, log, authenticate: await authenticate({ config, db, log }) });
-  const server = app.listen(0, '127.0.0.1');
+  const server = app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1');
   await once(server, 'listening');
+  if (cluster.isWorker) return;
   const addr = server.address();
   process.send!({ port: typeof addr === 'object' && addr ? addr.port : 0 });
   process.on('disconnect', () => {
@@ -114,7 +135,8 @@ async function load(opts: autocannon.Options): Promise<Run> {
     p50: r.latency.p50,
     p99: r.latency.p99,
     mean: r.latency.average,
-    rps: r.requests.average,
+    // requests over the run's wall time (autocannon's per-second average is coarse on a 5–10 s run)
+    rps: r.requests.total / Math.max(r.duration, 0.01),
     requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
@@ -228,7 +250,7 @@ async function main() {
 
     // BENCH_CPU_PROF=dir: a V8 CPU profile of the app (where a decision's time goes)
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    child = fork(process.argv[1], ['--serve', url], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(process.argv[1], ['--serve', url, '--workers', String(values.workers)], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [msg] = (await once(child, 'message')) as [{ port: number }];
     const origin = `http://127.0.0.1:${msg.port}`;
     log(`app on ${origin} (child ${child.pid}); ${connections} connections, ${amount} requests per run, ${rounds} rounds`);
@@ -306,7 +328,7 @@ async function main() {
     if (values['append-docs']) {
       const file = 'docs/BENCHMARKS.md';
       if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nFigures are ratios against a reference measured in the same run.\n');
-      const cmd = `npm run bench:decisions -- --polygons ${n} --requests ${amount} --connections ${connections} --rounds ${rounds}`;
+      const cmd = `npm run bench:decisions -- --polygons ${n} --requests ${amount} --connections ${connections} --rounds ${rounds} --workers ${values.workers}`;
       const cpu = os.cpus()[0]?.model ?? 'cpu';
       const section = [
         '',
