@@ -110,7 +110,7 @@ export async function decideOne(db: Db, regionCode: string, p: Principal, polygo
     const kase = b.action === 'link' ? await resolveCase(q, regionCode, p, b, [polygonId], scope) : null;
     const upd = await q.query<{ id: number; from_status: Status; status: Status; version: number }>(SQL.decide_one, [
       regionCode, polygonId, b.version, to, allowedFrom(b.action), scope ?? null,
-    ], { prepare: true });
+    ]);
     const row = upd.rows[0];
     if (!row) throw await whyRefused(q, regionCode, polygonId, b, scope);
     // issue 13 item 18: the proof the reason needs (refused here rolls the update back)

@@ -62,7 +62,7 @@ export async function appendEvents(q: Queryable, regionCode: string, e: NewEvent
     e.caseId ?? null,
     e.requestId ?? null,
     e.payload ? JSON.stringify(e.payload) : null,
-  ], { prepare: true });
+  ]);
   return r.rows;
 }
 

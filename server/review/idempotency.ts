@@ -21,7 +21,7 @@ export function fingerprint(kind: string, body: object): string {
  * already answered (or was being answered by a concurrent twin, which this call waited for).
  */
 export async function claim(q: Queryable, regionCode: string, userId: number, requestId: string, fp: string): Promise<unknown | null> {
-  const c = await q.query(SQL.claim_request, [regionCode, userId, requestId, fp], { prepare: true });
+  const c = await q.query(SQL.claim_request, [regionCode, userId, requestId, fp]);
   if (c.rows.length) return null;
   const prior = (await q.query<{ fingerprint: string; response: unknown }>(SQL.find_request, [regionCode, userId, requestId])).rows[0];
   if (!prior || prior.response == null) {
@@ -41,6 +41,6 @@ export async function claim(q: Queryable, regionCode: string, userId: number, re
 /** Stores the answer under the claimed id; returns it as a retry will see it (through JSON). */
 export async function store<T>(q: Queryable, regionCode: string, userId: number, requestId: string, response: T): Promise<T> {
   const json = JSON.stringify(response);
-  await q.query(SQL.store_response, [regionCode, userId, requestId, json], { prepare: true });
+  await q.query(SQL.store_response, [regionCode, userId, requestId, json]);
   return JSON.parse(json) as T;
 }
