@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   TUBAN_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** connections to a PostgreSQL server (dozens of concurrent users; each decision holds one for a commit) */
   TUBAN_DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  /** memory for finished vector tiles (MB, least recently used dropped first); 0: no tile cache */
+  TUBAN_TILE_CACHE_MB: z.coerce.number().min(0).max(65536).default(64),
   /** a polygon still without an outcome this many days after its first import is overdue (GET /api/overdue) */
   TUBAN_PENDING_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
   /** year of the campaign phases on the dashboard (publicity 4/15 … consolidation 12/31); default: the current year (Beijing) */
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     sample: e.TUBAN_SAMPLE,
     statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
     dbPoolMax: e.TUBAN_DB_POOL_MAX,
+    tileCacheBytes: Math.floor(e.TUBAN_TILE_CACHE_MB * 1024 * 1024),
     dbConnectTimeoutMs: e.TUBAN_DB_CONNECT_TIMEOUT_MS,
     dbQueryTimeoutMs: e.TUBAN_DB_QUERY_TIMEOUT_MS,
     pendingDays: e.TUBAN_PENDING_DAYS,

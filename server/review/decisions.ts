@@ -13,13 +13,13 @@ import type { BulkDecisionBody, DecisionBody } from './schemas';
 import {
   ACTION_LABELS, allowedFrom, checkDecision, invalidTransition, RULES, STATUS_LABELS, transition, type Refusal, type Status,
 } from './transitions';
-import { inTx } from './tx';
+import { inTx, mapDbError } from './tx';
 import { claim, fingerprint, store } from './idempotency';
 import { checkDismissProof } from './proof';
 
 const SQL = sqlSet(new URL('./decisions.sql', import.meta.url), [
   'decide_one', 'polygon_state', 'polygon_villages',
-  'lock_polygons', 'decide_many',
+  'lock_polygons', 'decide_many', 'decide_at_once',
 ] as const);
 
 const refuse = (r: Refusal) => new AppError(r.code, r.message, r.message_zh, r.status, r.details);
@@ -66,6 +66,33 @@ export interface DecisionResponse {
   replayed: boolean;
 }
 
+/** Failures after which the full transaction is run instead: it says why, or retries (see decide_at_once). */
+const NOT_PLAIN = new Set(['23505', '40P01', '40001']);
+
+/**
+ * A plain decision — no case to open or join (link), none to leave (return/reopen of a linked polygon), no
+ * proof to check (dismiss) — in one statement (decisions.sql decide_at_once): one round trip instead of six,
+ * measured in bench:decisions (docs/BENCHMARKS.md). Undefined when it was not plain after all (version, status,
+ * scope, a used request id, a race): the caller runs the full transaction, which answers exactly as before.
+ */
+async function decideAtOnce(db: Db, regionCode: string, p: Principal, polygonId: number, b: DecisionBody, scope: Scope, fp: string) {
+  if (b.action === 'link' || b.action === 'dismiss' || b.proof || b.case_id !== undefined || b.new_case) return undefined;
+  const to = RULES[b.action].to;
+  // a linked polygon leaves its case on return/reopen: the full transaction's work
+  const from = allowedFrom(b.action).filter((s) => s !== 'linked');
+  const { action_label, reason_label, to_status_label } = describeEvent({ action: b.action, reason: b.reason ?? null, to_status: to });
+  try {
+    const r = await db.query<{ response: DecisionResponse }>(SQL.decide_at_once, [
+      regionCode, polygonId, b.version, to, from, scope ?? null, p.id, p.username, b.action, b.reason ?? null, b.note ?? null,
+      b.request_id, fp, JSON.stringify({ action_label, reason_label, to_status_label }),
+    ], { prepare: true });
+    return r.rows[0]?.response;
+  } catch (e) {
+    if (NOT_PLAIN.has((e as { code?: string }).code ?? '')) return undefined;
+    throw mapDbError(e);
+  }
+}
+
 /** POST /api/polygons/:id/decisions */
 export async function decideOne(db: Db, regionCode: string, p: Principal, polygonId: number, b: DecisionBody, scope: Scope) {
   const r = checkDecision(p.role, { action: b.action, reason: b.reason, note: b.note, hasCase: b.case_id !== undefined || !!b.new_case });
@@ -74,6 +101,8 @@ export async function decideOne(db: Db, regionCode: string, p: Principal, polygo
   const fp = fingerprint('one', { polygon_id: polygonId, ...b });
   const to = RULES[b.action].to;
 
+  const done = await decideAtOnce(db, regionCode, p, polygonId, b, scope, fp);
+  if (done) return { replayed: false, body: done };
   return inTx(db, async (q) => {
     const prior = await claim(q, regionCode, p.id, b.request_id, fp);
     if (prior) return { replayed: true, body: { ...(prior as object), replayed: true } as DecisionResponse };

@@ -10,6 +10,7 @@ import { linkTokenOf } from '../field/link-auth';
 import { toAppError } from '../http/errors';
 import { route, type RouteSpec } from '../http/openapi';
 import { TileService, type TileResult } from '../tiles/service';
+import { tileCacheOf } from '../tiles/cache';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 const LayerName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'layer name: lower-case letters, digits, _');
@@ -47,7 +48,9 @@ const tilesBase = (req: Request) => `${req.protocol}://${req.get('host')}/tiles`
 
 /** One service per app: the tile routes and the fast path share its catalog and caches. */
 export const tileServiceFor = (ctx: AppContext) =>
-  new TileService({ db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid, log: ctx.log });
+  new TileService({
+    db: ctx.db, regionCode: ctx.config.regionCode, workSrid: ctx.config.workSrid, log: ctx.log, cache: tileCacheOf(ctx.config.tileCacheBytes),
+  });
 
 /** Plain node calls, not express's helpers: the fast path answers before express has dressed `res`. */
 function sendTile(res: ServerResponse, out: TileResult) {

@@ -4,6 +4,7 @@ import type { Db } from '../db/types';
 import { AppError } from '../errors';
 import { buildCatalog, workCrsBox, WORLD_BOX, type Catalog, type LayerRow, type LonLatBox, type TileLayer } from './catalog';
 import { encoderFor, featureCount, type TileEncoder } from './encoder';
+import { TileCache } from './cache';
 import { META } from './queries';
 import { BUFFER, intersectBox, isValidTile, pixelGroundMetres, tileLonLatBounds, type TileCoord } from './tile-math';
 
@@ -40,6 +41,8 @@ export interface TileServiceOptions {
   log?: Logger;
   /** defaults to ST_AsMVT when the database has it, the JS encoder otherwise */
   encoder?: TileEncoder;
+  /** finished tiles kept in memory (TUBAN_TILE_CACHE_MB); none: every tile is made again */
+  cache?: TileCache;
 }
 
 type Epochs = Record<string, number>;
@@ -58,12 +61,16 @@ export class TileService {
   private domain?: LonLatBox;
   private extents = new Map<string, { epoch: number; bounds: LonLatBox | undefined }>();
 
+  readonly cache?: TileCache;
+
   constructor(private readonly o: TileServiceOptions) {
     this.encoder = o.encoder ?? encoderFor(o.db.hasMvt);
+    this.cache = o.cache;
   }
 
   private async epochs(): Promise<Epochs> {
-    const r = await this.o.db.query<{ key: string; n: number }>(META.epochs);
+    // prepared: with the cache, this is the only query a repeat tile makes
+    const r = await this.o.db.query<{ key: string; n: number }>(META.epochs, [], { prepare: true });
     return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
   }
 
@@ -109,9 +116,11 @@ export class TileService {
       throw new AppError('invalid_tile', `No tile ${tile.z}/${tile.x}/${tile.y}`, `瓦片坐标无效：${tile.z}/${tile.x}/${tile.y}`, 400);
     }
     // The data versions must be read no later than the tile (never label old data with a new version).
-    // ST_AsMVT reads them in the tile statement itself; otherwise, or to answer If-None-Match, read them first.
+    // ST_AsMVT reads them in the tile statement itself; otherwise, to answer If-None-Match, or to look the
+    // tile up in the cache (whose key holds them), read them first.
     const inline = this.encoder.readsEpochs;
-    let epochs: Epochs | undefined = !inline || req.ifNoneMatch || !this.catalog ? await this.epochs() : undefined;
+    const cache = this.cache;
+    let epochs: Epochs | undefined = !inline || req.ifNoneMatch || !this.catalog || cache ? await this.epochs() : undefined;
     for (let attempt = 0; ; attempt++) {
       const catalog = epochs ? await this.catalogAt(epochs) : this.catalog!.value;
       let layer = catalog.byName.get(req.layer);
@@ -124,8 +133,11 @@ export class TileService {
       // only survey tiles depend on the caller's villages (other layers are the same for everyone)
       const scope = layer.kind === 'survey' && req.villageScope ? [...req.villageScope].sort() : undefined;
       const includeRemoved = layer.kind === 'survey' && !!req.includeRemoved;
-      const tagOf = (e: Epochs) => this.etag(layer, e, tile, scope, includeRemoved);
+      const keyOf = (e: Epochs) => this.keyOf(layer, e, tile, scope, includeRemoved);
+      const tagOf = (e: Epochs) => etagOf(keyOf(e));
       if (epochs && req.ifNoneMatch && matches(req.ifNoneMatch, tagOf(epochs))) return { status: 304, etag: tagOf(epochs) };
+      const hit = cache && epochs ? cache.get(keyOf(epochs)) : undefined;
+      if (hit) return hit.body ? { status: 200, etag: hit.etag, body: hit.body } : { status: 204, etag: hit.etag };
 
       const box = intersectBox(tileLonLatBounds(tile, BUFFER), this.domain ?? WORLD_BOX);
       if (tile.z < layer.minzoom || !box) {
@@ -139,7 +151,10 @@ export class TileService {
         epochs = seen;
         continue;
       }
-      const etag = tagOf(seen);
+      // filed under the versions the tile statement itself saw (newer than `epochs` if a write came between)
+      const key = keyOf(seen);
+      const etag = etagOf(key);
+      cache?.set(key, { etag, body: out.bytes.byteLength ? out.bytes : null });
       return out.bytes.byteLength ? { status: 200, etag, body: out.bytes } : { status: 204, etag };
     }
   }
@@ -182,22 +197,16 @@ export class TileService {
   }
 
   /**
-   * Weak ETag (the bytes of one version may differ between encoders or plans; the features do not): the
-   * database instance, the data version of the layer's table and of the catalog, the tile, and whatever
-   * else selects rows (village scope, removed polygons shown).
+   * Everything a tile's content depends on: the database instance, the data version of the layer's table and
+   * of the catalog, the tile, and whatever else selects rows (the caller's village scope, removed polygons
+   * shown). The cache's key, and what the ETag hashes.
    */
-  private etag(layer: TileLayer, epochs: Epochs, t: TileCoord, scope: string[] | undefined, includeRemoved: boolean): string {
-    const h = createHash('sha1')
-      .update(
-        [
-          TILE_FORMAT, this.instance, this.o.regionCode, layer.name, layer.layerId,
-          epochs[layer.source] ?? 0, epochs.layer ?? 0, t.z, t.x, t.y,
-          scope ? scope.join('\u0001') : '*', includeRemoved ? 1 : 0,
-        ].join('\u0000'),
-      )
-      .digest('base64url')
-      .slice(0, 22);
-    return `W/"${h}"`;
+  private keyOf(layer: TileLayer, epochs: Epochs, t: TileCoord, scope: string[] | undefined, includeRemoved: boolean): string {
+    return [
+      TILE_FORMAT, this.instance, this.o.regionCode, layer.name, layer.layerId,
+      epochs[layer.source] ?? 0, epochs.layer ?? 0, t.z, t.x, t.y,
+      scope ? scope.join('\u0001') : '*', includeRemoved ? 1 : 0,
+    ].join('\u0000');
   }
 
   /** lon/lat bounds of the layer's data, cached until its table changes. */
@@ -243,6 +252,14 @@ export class TileService {
       })),
     };
   }
+}
+
+/**
+ * Weak ETag of a tile's key (the bytes of one version may differ between encoders or plans; the features do
+ * not).
+ */
+function etagOf(key: string): string {
+  return `W/"${createHash('sha1').update(key).digest('base64url').slice(0, 22)}"`;
 }
 
 function unknownLayer(name: string) {

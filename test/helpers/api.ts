@@ -10,6 +10,7 @@
  *
  * Responses are never thrown on: check `status`. Bodies are parsed when JSON.
  */
+import type { TileService } from '../../server/tiles/service';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -75,6 +76,8 @@ export interface StartOptions {
   log?: Logger;
   /** where imports run (the owner's connection when `db` is a runtime role); default `db` */
   importDb?: Db;
+  /** the app's tile service (to look at its cache); default: the app's own */
+  tiles?: TileService;
 }
 
 function makeClient(base: string, auth: { cookie?: string; token?: string }): Client {
@@ -123,7 +126,7 @@ export async function startApp(db: Db, o: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({ TUBAN_SAMPLE: 'off', LOG_LEVEL: 'silent', ...o.env });
   const log = o.log ?? pino({ level: 'silent' });
   const ctx = { config, db, log, importDb: o.importDb };
-  const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });
+  const app = createApp({ ...ctx, authenticate: await authenticate(ctx), tiles: o.tiles });
   const server = app.listen(0, '127.0.0.1');
   // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
   server.keepAliveTimeout = 60_000;

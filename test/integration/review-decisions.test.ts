@@ -314,6 +314,29 @@ describeEachDb('review decisions', (backend) => {
     expect(n.rows[0].n).toBe(1);
   });
 
+  it('a plain decision, made in one statement, answers in the form of one made in the full transaction', async () => {
+    const [id] = await seedPolygons(db, 1);
+    const plain = await A.post(`/api/polygons/${id}/decisions`, body('request_field_check', 1)); // decide_at_once
+    const full = await A.post(`/api/polygons/${id}/decisions`, body('dismiss', 2, { reason: 'other', note: '村道硬化' })); // proof check: full transaction
+    expect(plain.status, JSON.stringify(plain.body)).toBe(200);
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
+    const shape = (o: Record<string, unknown>) => Object.keys(o).sort();
+    expect(shape(plain.body)).toEqual(shape(full.body));
+    expect(shape(plain.body.event)).toEqual(shape(full.body.event));
+    expect(plain.body).toMatchObject({ polygon: { id, status: 'field_check', version: 2 }, case: null, replayed: false });
+    expect(plain.body.event).toMatchObject({
+      polygon_id: id, seq: 1, user_id: analyst.id, username: '张分析', action: 'request_field_check', from_status: 'pending',
+      to_status: 'field_check', reason: null, note: null, case_id: null, payload: {}, reason_label: null,
+      action_label: { zh: expect.any(String), en: expect.any(String) },
+      to_status_label: { zh: expect.any(String), en: expect.any(String) },
+    });
+    for (const k of ['id', 'seq', 'polygon_id', 'user_id'] as const) expect(typeof plain.body.event[k], k).toBe('number');
+    // `at` as a Date goes through JSON (the full transaction's form), and as the history reads it
+    const h = await A.get(`/api/polygons/${id}/history`);
+    expect(plain.body.event.at).toBe(new Date(plain.body.event.at).toISOString());
+    expect(h.body.items[0]).toMatchObject({ id: plain.body.event.id, seq: 1, at: plain.body.event.at, request_id: plain.body.event.request_id });
+  });
+
   it('history answers oldest first with labels', async () => {
     const [id] = await seedPolygons(db, 1);
     await A.post(`/api/polygons/${id}/decisions`, body('request_field_check', 1));

@@ -11,6 +11,8 @@ import { featureCount, jsEncoder, postgisEncoder, type TileEncoder } from '../..
 import { fromGeojsonVt } from '@maplibre/vt-pbf';
 import { lonLatToTile, tileLonLatBounds, type TileCoord } from '../../server/tiles/tile-math';
 import { workCrsBox } from '../../server/tiles/catalog';
+import { TileCache, tileCacheOf } from '../../server/tiles/cache';
+import { randomUUID } from 'node:crypto';
 
 /**
  * Vector tiles through the HTTP endpoint on both backends (PGlite: JS encoder; PostgreSQL: ST_AsMVT), and
@@ -126,11 +128,13 @@ describeEachDb('vector tiles', (backend) => {
   let t12: TileCoord;
   let lon: number;
   let lat: number;
+  const cache = new TileCache(64 * 1024 * 1024);
 
   beforeAll(async () => {
     db = await freshDb(backend);
     await seed(db);
-    app = await startApp(db, { env: { TUBAN_REGION_CODE: TEST_REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID) } });
+    const tiles = new TileService({ db, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache });
+    app = await startApp(db, { env: { TUBAN_REGION_CODE: TEST_REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID) }, tiles });
     analyst = await app.as('analyst');
     eastOnly = await app.as('field', { villages: ['东村'] });
     [lon, lat] = await lonLat(db, X0 + 25, Y0 + 25);
@@ -216,6 +220,84 @@ describeEachDb('vector tiles', (backend) => {
     await db.query(`UPDATE survey_polygon SET status = 'pending' WHERE code = 'TB1'`);
     const vil2 = await getTile(app, analyst, path('villages', t14), { 'if-none-match': vil1.etag! });
     expect(vil2.status).toBe(304);
+  });
+
+  it('answers a repeat tile from the cache, byte for byte the tile the database makes', async () => {
+    const uncached = new TileService({ db, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID });
+    for (const [layer, t] of [['survey', t16], ['parcels', t16], ['villages', t14]] as const) {
+      cache.clear();
+      const misses = cache.misses;
+      const cold = await getTile(app, analyst, path(layer, t));
+      expect(cold.status, layer).toBe(200);
+      expect(cache.misses, layer).toBe(misses + 1);
+      expect(cache.entries, layer).toBe(1);
+      const hits = cache.hits;
+      const warm = await getTile(app, analyst, path(layer, t));
+      expect(cache.hits, layer).toBe(hits + 1);
+      expect(warm, layer).toEqual(cold);
+      const direct = await uncached.tile({ layer, tile: t });
+      expect(direct.status).toBe(200);
+      expect(direct.etag, layer).toBe(cold.etag);
+      expect(Buffer.from(warm.body).equals(Buffer.from((direct as { body: Uint8Array }).body)), layer).toBe(true);
+    }
+  });
+
+  it('shows a decision on the next tile: the decision moves the data version, the cached tile is not served', async () => {
+    const p = path('survey', t16);
+    const before = await getTile(app, analyst, p);
+    expect((await getTile(app, analyst, p)).etag).toBe(before.etag); // cached
+    const tb1 = (await db.query<{ id: number; version: number; status: string }>(
+      `SELECT id, version, status FROM survey_polygon WHERE code = 'TB1'`)).rows[0];
+    expect(tb1.status).toBe('pending');
+    const d = await analyst.post(`/api/polygons/${tb1.id}/decisions`, { action: 'verify', version: tb1.version, request_id: randomUUID() });
+    expect(d.status, d.text).toBe(200);
+    const misses = cache.misses;
+    const after = await getTile(app, analyst, p);
+    expect(cache.misses).toBe(misses + 1);
+    expect(after.etag).not.toBe(before.etag);
+    expect(byCode(features(after.body, 'survey')).get('TB1')!.properties.status).toBe('verified');
+    const back = await analyst.post(`/api/polygons/${tb1.id}/decisions`, { action: 'reopen', version: tb1.version + 1, note: '测试', request_id: randomUUID() });
+    expect(back.status, back.text).toBe(200);
+    expect(byCode(features((await getTile(app, analyst, p)).body, 'survey')).get('TB1')!.properties.status).toBe('pending');
+  });
+
+  it('never hands one village scope the cached tile of another', async () => {
+    const westOnly = await app.as('field', { villages: ['西村'] });
+    const alsoEast = await app.as('reviewer', { villages: ['东村'] });
+    const p = path('survey', t14);
+    cache.clear();
+    // each order, twice: whoever asked first, the others get their own tile
+    for (const round of [0, 1]) {
+      for (const [who, codes] of [[eastOnly, ['TB1']], [analyst, ['TB1', 'TB2', 'TB4', 'TB5']], [westOnly, ['TB2', 'TB4']],
+        [alsoEast, ['TB1']]] as const) {
+        const r = await getTile(app, who, p);
+        expect([...byCode(features(r.body, 'survey')).keys()].sort(), `round ${round}`).toEqual(codes);
+      }
+    }
+    // three scopes, three entries (the two users limited to 东村 share theirs)
+    expect(cache.entries).toBe(3);
+  });
+
+  it('keeps the cache within its byte budget, the least recently used tile dropped first', async () => {
+    const one = (await new TileService({ db, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID }).tile({ layer: 'survey', tile: t16 })) as { body: Uint8Array };
+    const small = new TileCache(Math.floor(one.body.byteLength * 2.5) + 1000);
+    const svc = new TileService({ db, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache: small });
+    const ask = (layer: string, t: TileCoord) => svc.tile({ layer, tile: t });
+    await ask('survey', t16);
+    await ask('survey', t14);
+    await ask('survey', t12);
+    await ask('villages', t14);
+    expect(small.bytes).toBeGreaterThan(0);
+    expect(small.bytes).toBeLessThanOrEqual(small.maxBytes);
+    expect(small.entries).toBeLessThan(4);
+    // the first one asked is the one gone
+    const misses = small.misses;
+    await ask('survey', t16);
+    expect(small.misses).toBe(misses + 1);
+    expect(small.bytes).toBeLessThanOrEqual(small.maxBytes);
+    // a budget of 0 bytes is no cache at all (TUBAN_TILE_CACHE_MB=0)
+    expect(tileCacheOf(0)).toBeUndefined();
+    expect(tileCacheOf(1024)?.maxBytes).toBe(1024);
   });
 
   it("answers a logged-in view's tiles on the fast path exactly as the full chain does", async () => {
