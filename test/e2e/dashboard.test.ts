@@ -172,6 +172,76 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     await poll(() => page.textContent('#kpi-share')).toBe(pct(c.overall.share));
   });
 
+  it('filters the whole dashboard in place (village row, flag, batch, week) with removable chips, Back and clear all', async () => {
+    const all = await coverage();
+    const v = all.by_village.filter((x) => x.village !== '-').sort((a, b) => b.decided - a.decided)[0];
+    const chips = () => page.$$eval('.dash-chip', (els) => els.map((e) => e.getAttribute('data-filter')));
+    // "已处理 d / 共 n 个图斑": n
+    const totalShown = async () => Number(/(\d+)\D*$/.exec((await page.textContent('#kpis .kpi.big .kpi-sub')) ?? '')?.[1]);
+    expect(await chips()).toEqual([]);
+    // a village row's name filters every figure to it (not a trip to the queue)
+    await page.click(`#village-table tbody tr[data-key="${v.village}"] .row-filter`);
+    await poll(chips).toEqual(['village']);
+    await ready(page);
+    expect(page.url()).toContain('#/dashboard');
+    expect(decodeURIComponent(page.url())).toContain(`village=${v.village}`);
+    expect(await page.textContent('#kpi-share')).toBe(pct(v.share));
+    expect(await page.locator('#village-table tbody tr').count()).toBe(1);
+    // a flag of that village, when it has one
+    const inV = await coverage({ village: v.village });
+    const flag = inV.by_flag.find((f) => f.total > 0 && f.flag !== 'no_village');
+    if (flag) {
+      await page.click(`#flag-table tbody tr[data-key="${flag.flag}"] .row-filter`);
+      await poll(chips).toEqual(['village', 'flags']);
+      await ready(page);
+      await poll(totalShown).toBe(flag.total);
+      await page.goBack(); // Back: the village alone again
+      await poll(chips).toEqual(['village']);
+      await poll(totalShown).toBe(v.total);
+    }
+    // a batch
+    const batch = inV.by_batch[0];
+    await page.click(`#batch-table tbody tr[data-key="${batch.batch_id}"] .row-filter`);
+    await poll(chips).toEqual(['village', 'batch']);
+    await poll(totalShown).toBe((await coverage({ village: v.village, batch: String(batch.batch_id) })).overall.total);
+    await page.goBack();
+    await poll(chips).toEqual(['village']);
+    // a week of the curve: the polygons of the village first decided that week
+    const week = inV.weekly.weeks.find((w) => w.decided > 0)!;
+    await page.locator(`#p-weekly a.week[data-week="${week.week}"] .week-hit`).click();
+    await poll(chips).toEqual(['village', 'week']);
+    await ready(page);
+    const inWeek = await coverage({ village: v.village, week: week.week });
+    expect(inWeek.overall.total).toBe(week.decided);
+    await poll(totalShown).toBe(week.decided);
+    expect(await page.textContent('.dash-chip[data-filter=week]')).toContain(week.week);
+    expect(await page.getAttribute('#p-weekly a.week.selected', 'data-week')).toBe(week.week);
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard-5-filtered.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard-5-filtered-full.png'), fullPage: true });
+    // the exports carry the same filter (the week as its first-outcome bounds)
+    const ledger = new URL((await page.getAttribute('.exports a[href^="/api/exports/ledger.xlsx"]', 'href'))!, app.url);
+    expect(Object.fromEntries(ledger.searchParams)).toEqual(inWeek.filter);
+    // each figure still opens its polygons in the queue, with the same filters
+    await page.click('#week-open a.fig');
+    await page.waitForSelector('.extra-filter');
+    await poll(async () => digits((await page.textContent('.summary'))?.split('/')[1] ?? '')).toBe(week.decided);
+    await page.goBack();
+    await ready(page);
+    await poll(chips).toEqual(['village', 'week']);
+    // a chip's × removes that filter only; Back brings it back
+    await page.click('.dash-chip[data-filter=village] .chip-x');
+    await poll(chips).toEqual(['week']);
+    await poll(totalShown).toBe((await coverage({ week: week.week })).overall.total);
+    await page.goBack();
+    await poll(chips).toEqual(['village', 'week']);
+    // clear all: the whole town
+    await page.click('#dash-clear');
+    await poll(chips).toEqual([]);
+    await poll(() => page.textContent('#kpi-share')).toBe(pct(all.overall.share));
+    expect(page.url()).toMatch(/#\/dashboard$/);
+  });
+
   it('downloads the ledger as XLSX with one row per polygon in view', async () => {
     const c = await coverage();
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('.exports a[href^="/api/exports/ledger.xlsx"]')]);
@@ -230,6 +300,14 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     await ready(p);
     expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await p.screenshot({ path: path.join(SHOTS, 'dashboard-4-phone.png') });
+    // filtered in place on the phone: the chip and the way back fit too
+    await p.locator('#village-table tbody .row-filter').first().click();
+    await p.waitForSelector('.dash-chip[data-filter=village]');
+    await ready(p);
+    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await p.isVisible('#dash-clear')).toBe(true);
+    await p.evaluate(() => scrollTo(0, 0));
+    await p.screenshot({ path: path.join(SHOTS, 'dashboard-6-phone-filtered.png') });
     await phone.close();
   });
 
