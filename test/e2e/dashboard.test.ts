@@ -342,6 +342,7 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     await a.click('tr.editing .vr-save');
     await poll(() => a.textContent('tr.editing .error')).not.toBe('');
     await a.keyboard.press('Escape');
+    await poll(() => a.locator('tr.editing').count()).toBe(0);
     expect((await reviewerApi.get('/api/villages/register')).body.items[0].phone).toBe('13800001234');
     // the office's CSV, as Excel zh-CN saves it (GBK): two good lines, two refused
     const csv = `村（社区）,责任人,职务,联系电话\r\n${names[1]},李红梅,村委会主任,0796-8123456\r\n${names[1]},重复,,\r\n${names[0]},,,\r\n新建村,赵六,,13900002222\r\n`;
