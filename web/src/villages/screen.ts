@@ -122,12 +122,12 @@ export class VillagesScreen {
         await this.load();
       }
     };
+    // on the row, so Escape also works from its buttons; Enter only from the fields (a button has its own)
     const keys = (e: KeyboardEvent) => {
-      if (e.key === 'Enter') void save();
+      if (e.key === 'Enter' && e.target instanceof HTMLInputElement) void save();
       if (e.key === 'Escape') { this.editing = undefined; this.render(); }
     };
-    for (const i of [resp, title, phone]) i.addEventListener('keydown', keys);
-    return h('tr', { 'data-village': village, class: 'editing' },
+    return h('tr', { 'data-village': village, class: 'editing', onkeydown: keys },
       h('th', { scope: 'row' }, village),
       h('td', null, resp), h('td', null, title), h('td', null, phone, err),
       h('td', null),
@@ -203,6 +203,7 @@ export class VillagesScreen {
       try {
         // the file's bytes as they are: the server tells UTF-8 from GBK (Excel zh-CN's "CSV")
         this.report = await api<ImportReport>('POST', '/api/villages/register/import', new Blob([await f.arrayBuffer()], { type: 'text/csv' }));
+        this.editing = undefined;
         await this.load();
       } catch (err) {
         this.report = undefined;
