@@ -90,7 +90,7 @@ export class VillagesScreen {
         h('table', { class: 'vr-table', id: 'vr-table' },
           h('thead', null, h('tr', null,
             h('th', null, t('vr.colVillage')), h('th', null, t('vr.colResponsible')), h('th', null, t('vr.colTitle')),
-            h('th', null, t('vr.colPhone')), h('th', null, t('vr.colUpdated')), this.admin ? h('th', null, t('vr.colActions')) : null)),
+            h('th', null, t('vr.colPhone')), h('th', { class: 'vr-upd' }, t('vr.colUpdated')), this.admin ? h('th', null, t('vr.colActions')) : null)),
           h('tbody', null, names.length
             ? names.map((n) => (this.editing === n ? this.editRow(n, byName.get(n)) : this.row(n, byName.get(n))))
             : h('tr', null, h('td', { colspan: 6, class: 'muted' }, t('vr.empty')))))));
@@ -103,7 +103,7 @@ export class VillagesScreen {
         h('td', { class: 'vr-resp' }, r.responsible),
         h('td', null, r.title),
         h('td', null, r.phone ? h('a', { href: `tel:${r.phone}` }, r.phone) : h('span', { class: 'muted' }, '—')),
-        h('td', { class: 'muted small' }, `${r.updated_at} · ${r.updated_by}`),
+        h('td', { class: 'muted small vr-upd' }, `${r.updated_at} · ${r.updated_by}`),
       ] : h('td', { colspan: 4, class: 'muted' }, t('vr.notRegistered')),
       this.admin ? h('td', { class: 'vr-actions' },
         h('button', { type: 'button', class: 'link vr-edit', onclick: () => { this.editing = village; this.render(); this.focusEdit(); } },
@@ -130,7 +130,7 @@ export class VillagesScreen {
     return h('tr', { 'data-village': village, class: 'editing', onkeydown: keys },
       h('th', { scope: 'row' }, village),
       h('td', null, resp), h('td', null, title), h('td', null, phone, err),
-      h('td', null),
+      h('td', { class: 'vr-upd' }),
       h('td', { class: 'vr-actions' },
         h('button', { type: 'button', class: 'primary vr-save', onclick: () => void save() }, t('vr.save')),
         h('button', { type: 'button', class: 'link', onclick: () => { this.editing = undefined; this.render(); } }, t('vr.cancel'))));
