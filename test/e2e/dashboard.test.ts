@@ -241,6 +241,16 @@ describe.runIf(existsSync(CHROMIUM))('reviewer dashboard and quality check in th
     await poll(chips).toEqual([]);
     await poll(() => page.textContent('#kpi-share')).toBe(pct(all.overall.share));
     expect(page.url()).toMatch(/#\/dashboard$/);
+    // a village's outline on the map filters too (its label lets the click through to the outline), and
+    // its popup keeps the links to the village's polygons in the queue
+    await ready(page);
+    const labelBox = await page.locator('.village-label', { hasText: v.village }).boundingBox();
+    await page.mouse.click(labelBox!.x + labelBox!.width / 2, labelBox!.y + labelBox!.height / 2);
+    await poll(chips).toEqual(['village']);
+    await poll(() => page.textContent('#kpi-share')).toBe(pct(v.share));
+    expect(await page.getAttribute('.village-pop a', 'href')).toContain(`village=${encodeURIComponent(v.village)}`);
+    await page.click('#dash-clear');
+    await poll(chips).toEqual([]);
   });
 
   it('downloads the ledger as XLSX with one row per polygon in view', async () => {
