@@ -8,7 +8,7 @@ import type { Queryable } from '../db/types';
 import { loadSql } from '../db/sql-file';
 import { DISMISS_REASON_LABELS, STATUS_LABELS, STATUSES, type Status } from '../review/transitions';
 import { PolygonListQuery } from '../routes/polygons';
-import { filterWhere, shiftParams, toQuery, type BaseFilter } from './filters';
+import { filterWhere, IsoWeek, narrow, shiftParams, toQuery, type BaseFilter, type ReviewFilterQuery } from './filters';
 
 const COVERAGE_SQL = loadSql(new URL('./coverage.sql', import.meta.url)).coverage;
 if (!COVERAGE_SQL?.includes('/*polygon_filter*/')) throw new Error('coverage.sql: statement coverage with /*polygon_filter*/ missing');
@@ -37,6 +37,7 @@ export const CoverageQuery = PolygonListQuery.pick({ village: true, flags: true,
   as_of: instant.optional().describe('the instant ages and the weekly curve are computed at (default now)'),
   year: z.coerce.number().int().min(2000).max(2099).optional()
     .describe('campaign year of the phases (default: TUBAN_CAMPAIGN_YEAR, else the year after the latest survey in view — a 2020 survey belongs to the 2021 campaign — else the year of as_of in Beijing)'),
+  week: IsoWeek.optional(),
 });
 export type CoverageQuery = z.infer<typeof CoverageQuery>;
 
@@ -79,19 +80,21 @@ export interface CoverageInput {
   base: BaseFilter;
   /** the base filter as query parameters: every figure's filter starts from it */
   baseQuery: Filter;
+  /** review filters of the whole dashboard (a clicked week: its first-outcome bounds, also in baseQuery) */
+  review?: ReviewFilterQuery;
   asOf: Date;
   year?: number;
   workSrid: number;
 }
 
 export async function computeCoverage(q: Queryable, c: CoverageInput) {
-  const { where, params } = filterWhere({ ...c.base, includeRemoved: false }, {}, c.workSrid);
+  const { where, params } = filterWhere({ ...c.base, includeRemoved: false }, c.review ?? {}, c.workSrid);
   const own = [c.asOf.toISOString(), c.year ?? null];
   const sql = COVERAGE_SQL.replace('/*polygon_filter*/', shiftParams(where, own.length));
   const r = (await q.query<Row>(sql, [...own, ...params])).rows[0];
 
   const base = c.baseQuery;
-  const f = (more: Record<string, string | readonly string[] | undefined>): Filter => ({ ...base, ...toQuery(more) });
+  const f = (more: Record<string, string | readonly string[] | undefined>): Filter => narrow(base, toQuery(more));
   const decided = OUTCOMES.join(',');
   const waiting = WAITING.join(',');
   const group = (g: Group, filter: Filter) => {

@@ -18,6 +18,29 @@ import { reviewWhere, ReviewFilterQuery } from './review-filters';
 
 export { reviewWhere, ReviewFilterQuery } from './review-filters';
 
+const DAY = 86_400_000;
+
+/**
+ * An ISO 8601 week (2021-W43) as the dashboard's curve numbers them: Monday 00:00 to the next Monday 00:00,
+ * Beijing time (coverage.sql's weeks). A week 53 only in a year that has one (its Thursday in that year).
+ */
+export function weekRange(week: string): { from: string; to: string } | null {
+  const m = /^(\d{4})-W(\d{2})$/.exec(week);
+  if (!m) return null;
+  const year = Number(m[1]);
+  const n = Number(m[2]);
+  if (n < 1 || n > 53) return null;
+  // the Monday of week 1 is the Monday on or before 4 January
+  const jan4 = Date.UTC(year, 0, 4);
+  const monday = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * DAY + (n - 1) * 7 * DAY;
+  if (new Date(monday + 3 * DAY).getUTCFullYear() !== year) return null;
+  const beijing = (ms: number) => new Date(ms - 8 * 3600_000).toISOString();
+  return { from: beijing(monday), to: beijing(monday + 7 * DAY) };
+}
+export const IsoWeek = z.string().trim()
+  .refine((s) => weekRange(s) !== null, { message: 'an ISO week that exists, e.g. 2021-W43 (week 53 only in a year that has one)' })
+  .describe('ISO week YYYY-Www (Monday 00:00 Beijing time): polygons that first reached an outcome that week');
+
 /** GET /api/polygons's filters + the review filters, without paging/sorting/format. */
 export const PolygonFilterQuery = PolygonListQuery.omit({ sort: true, limit: true, offset: true, format: true })
   .extend(ReviewFilterQuery.shape);
@@ -63,5 +86,22 @@ export function toQuery(f: Record<string, string | number | readonly string[] | 
     if (v === undefined || v === null) continue;
     out[k] = Array.isArray(v) ? v.join(',') : String(v);
   }
+  return out;
+}
+
+/**
+ * A figure's filter over the dashboard's: the figure's own keys win, except the first-outcome bounds,
+ * which narrow (the later `from`, the earlier `to`) so a week-filtered dashboard's deadline or week figure
+ * still lists only that week's polygons. The bounds are ISO instants of one format (toISOString), so they
+ * compare as text.
+ */
+export function narrow(base: Record<string, string>, more: Record<string, string>): Record<string, string> {
+  const out = { ...base, ...more };
+  const a = base.first_outcome_from;
+  const b = more.first_outcome_from;
+  if (a && b) out.first_outcome_from = a > b ? a : b;
+  const c = base.first_outcome_to;
+  const d = more.first_outcome_to;
+  if (c && d) out.first_outcome_to = c < d ? c : d;
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Queryable } from '../db/types';
 import { loadSql } from '../db/sql-file';
 import { listCases } from '../review/cases';
-import { filterWhere, shiftParams, toQuery, type BaseFilter } from './filters';
+import { filterWhere, shiftParams, toQuery, type BaseFilter, type ReviewFilterQuery } from './filters';
 import { WAITING } from './coverage';
 
 const OVERDUE_SQL = loadSql(new URL('./overdue.sql', import.meta.url)).overdue_polygons;
@@ -14,6 +14,8 @@ if (!OVERDUE_SQL?.includes('/*polygon_filter*/')) throw new Error('overdue.sql: 
 export interface OverdueInput {
   base: BaseFilter;
   baseQuery: Record<string, string>;
+  /** the dashboard's review filters (a clicked week) */
+  review?: ReviewFilterQuery;
   asOf: Date;
   /** the calendar day (Beijing) case deadlines are judged on */
   asOfDate: string;
@@ -24,7 +26,7 @@ export interface OverdueInput {
 
 export async function overdue(q: Queryable, o: OverdueInput) {
   const importedTo = new Date(o.asOf.getTime() - o.pendingDays * 86_400_000).toISOString();
-  const review = { imported_to: importedTo };
+  const review = { ...o.review, imported_to: importedTo };
   const { where, params } = filterWhere({ ...o.base, status: [...WAITING], includeRemoved: false }, review, o.workSrid);
   const own = [o.asOf.toISOString(), o.limit];
   const r = (await q.query<{ count: number; by_village: { village: string; count: number }[]; oldest: Record<string, unknown>[] }>(

@@ -137,7 +137,7 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
     b.max_days === null ? `${b.min_days} 天以上` : b.min_days === 0 ? `${b.max_days} 天以内` : `${b.min_days}–${b.max_days} 天`;
 
   const rows = polys.map((p, i) => `<tr>
-      <td class="n">${i + 1}</td><td>${esc(p.code)}</td><td class="n">${num(p.area_m2)}</td><td class="n">${num(p.area_mu, 3)}</td>
+      <td class="n">${i + 1}</td><td class="code">${esc(p.code)}</td><td class="n">${num(p.area_m2)}</td><td class="n">${num(p.area_mu, 3)}</td>
       <td class="s"><i class="dot" style="background:${STATUS_COLOURS[p.status]}"></i>${esc(STATUS_LABELS[p.status]?.zh ?? p.status)}</td>
       <td>${esc(p.flags.map((f) => FLAG_LABELS[f]?.zh ?? f).join('、'))}</td>
       <td>${esc(p.decided_by)}</td><td>${esc(p.decided_at)}</td><td>${esc(p.case_number)}</td>
@@ -169,6 +169,11 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
   tr { page-break-inside: avoid; }
   td.s { white-space: nowrap; }
   td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  /* the polygon list: a code (500118-2020-000010) or a short header broken over two lines reads as two values */
+  table.list { font-size: 8.5pt; }
+  table.list th { white-space: nowrap; padding: 1mm; }
+  table.list td { padding: 0.8mm 1mm; }
+  td.code { white-space: nowrap; font-variant-numeric: tabular-nums; }
   .figures td:first-child { width: 45%; }
   .map { border: 0.5pt solid #888; page-break-inside: avoid; text-align: center; line-height: 0; }
   .map svg { display: inline-block; max-width: 100%; height: auto; }
@@ -176,7 +181,9 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
   .key { margin-right: 4mm; white-space: nowrap; }
   .key i, i.dot { display: inline-block; width: 3mm; height: 3mm; margin-right: 1mm; vertical-align: -0.4mm; }
   .photos { display: grid; grid-template-columns: repeat(3, 1fr); gap: 3mm; page-break-inside: avoid; }
-  .photo { border: 0.5pt dashed #888; height: 38mm; display: flex; flex-direction: column; align-items: center; justify-content: center; color: #666; font-size: 9pt; }
+  /* photos, note and signatures stay on one page: a signature line alone on the last page signs nothing */
+  .tail { page-break-inside: avoid; break-inside: avoid; }
+  .photo { border: 0.5pt dashed #888; height: 34mm; display: flex; flex-direction: column; align-items: center; justify-content: center; color: #666; font-size: 9pt; }
   .sign { margin-top: 10mm; display: flex; justify-content: space-between; page-break-inside: avoid; }
   .note { color: #555; font-size: 8.5pt; }
   @media screen { body { padding: 10mm; background: #fff; } }
@@ -211,13 +218,14 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
 <p class="note">坐标系 EPSG:${r.workSrid}（CGCS2000 高斯-克吕格投影），${labels ? '图上数字为下表序号。' : `图斑超过 ${MAX_LABELS} 个，图上不标序号。`}${frame.has_outline ? '虚线为村（社区）界。' : '无村界数据。'}</p>
 
 <h2>三、图斑清单</h2>
-<table>
-  <thead><tr><th>序号</th><th>图斑编号</th><th>面积（平方米）</th><th>面积（亩）</th><th>状态</th><th>整治重点</th><th>认定人</th><th>认定时间</th><th>案件编号</th><th>排除原因</th></tr></thead>
+<table class="list">
+  <thead><tr><th>序号</th><th>图斑编号</th><th>面积<br>（平方米）</th><th>面积<br>（亩）</th><th>状态</th><th>整治重点</th><th>认定人</th><th>认定时间</th><th>案件编号</th><th>排除原因</th></tr></thead>
   <tbody>
 ${rows || '<tr><td colspan="10">本村（社区）无图斑。</td></tr>'}
   </tbody>
 </table>
 
+<div class="tail">
 <h2>四、现场照片</h2>
 <div class="photos">
   ${(photos.length ? photos : [null, null, null]).map((p) => `<div class="photo">${p ? `${esc(p.code)}<br>` : ''}照片待上传</div>`).join('\n  ')}
@@ -225,6 +233,7 @@ ${rows || '<tr><td colspan="10">本村（社区）无图斑。</td></tr>'}
 <p class="note">现场照片（带拍摄时间与位置）接入后显示于此。</p>
 
 <div class="sign"><span>村（社区）负责人（签字）：</span><span>核查人（签字）：</span><span>日期：　　年　　月　　日</span></div>
+</div>
 </body>
 </html>`;
 }

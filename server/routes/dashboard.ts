@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import { villageScope, type Principal } from '../auth/guard';
 import { route } from '../http/openapi';
 import { CoverageQuery, computeCoverage } from '../dashboard/coverage';
-import { toQuery, type BaseFilter } from '../dashboard/filters';
+import { toQuery, weekRange, type BaseFilter, type ReviewFilterQuery } from '../dashboard/filters';
 import { overdue } from '../dashboard/overdue';
 import { createSample, getSample, listSamples, NewSample, recordVerdict, VerdictBody } from '../dashboard/qc';
 import { reportErrorPage, villageReport } from '../dashboard/report';
@@ -61,15 +61,20 @@ function idOf(req: Request, what: string): number {
 }
 
 /** The dashboard's filter: the caller's villages, then GET /api/polygons's filters (removed polygons never count). */
-function baseOf(ctx: AppContext, req: Request, q: CoverageQuery | z.infer<typeof OverdueQuery>): { base: BaseFilter; baseQuery: Record<string, string> } {
+function baseOf(ctx: AppContext, req: Request, q: CoverageQuery | z.infer<typeof OverdueQuery>): { base: BaseFilter; baseQuery: Record<string, string>; review: ReviewFilterQuery } {
+  // a clicked week: the polygons first decided that week (the curve's week figure), as review filters so
+  // every figure's link carries the same bounds to the queue
+  const wk = q.week ? weekRange(q.week) : null;
+  const review: ReviewFilterQuery = wk ? { first_outcome_from: wk.from, first_outcome_to: wk.to } : {};
   return {
+    review,
     base: {
       regionCode: ctx.config.regionCode,
       villageScope: villageScope(req),
       village: q.village, flags: q.flags, batch: q.batch, survey: q.survey,
       bbox: q.bbox as BaseFilter['bbox'], q: q.q,
     },
-    baseQuery: toQuery({ village: q.village, flags: q.flags, batch: q.batch, survey: q.survey, bbox: q.bbox?.map(String), q: q.q }),
+    baseQuery: toQuery({ village: q.village, flags: q.flags, batch: q.batch, survey: q.survey, bbox: q.bbox?.map(String), q: q.q, ...review }),
   };
 }
 
@@ -92,9 +97,9 @@ export function dashboardRoutes(ctx: AppContext) {
     query: CoverageQuery, response: CoverageOut,
   }, async (req, res) => {
     const qy = CoverageQuery.parse(req.query);
-    const { base, baseQuery } = baseOf(ctx, req, qy);
+    const { base, baseQuery, review } = baseOf(ctx, req, qy);
     res.json(await computeCoverage(ctx.db, {
-      base, baseQuery, workSrid: srid,
+      base, baseQuery, review, workSrid: srid,
       asOf: qy.as_of ? new Date(qy.as_of) : new Date(),
       year: qy.year ?? ctx.config.campaignYear,
     }));
@@ -111,9 +116,9 @@ export function dashboardRoutes(ctx: AppContext) {
       res.type('application/geo+json').send(await villageOutlines(ctx.db, region, villageScope(req)));
       return;
     }
-    const { base, baseQuery } = baseOf(ctx, req, qy);
+    const { base, baseQuery, review } = baseOf(ctx, req, qy);
     const body = await villageChoropleth(ctx.db, {
-      base, baseQuery, workSrid: srid, asOf: qy.as_of ? new Date(qy.as_of) : new Date(), year: qy.year ?? ctx.config.campaignYear,
+      base, baseQuery, review, workSrid: srid, asOf: qy.as_of ? new Date(qy.as_of) : new Date(), year: qy.year ?? ctx.config.campaignYear,
     });
     res.type('application/geo+json').send(body);
   });
@@ -125,9 +130,9 @@ export function dashboardRoutes(ctx: AppContext) {
     query: OverdueQuery, response: Row,
   }, async (req, res) => {
     const qy = OverdueQuery.parse(req.query);
-    const { base, baseQuery } = baseOf(ctx, req, qy);
+    const { base, baseQuery, review } = baseOf(ctx, req, qy);
     res.json(await overdue(ctx.db, {
-      base, baseQuery, workSrid: srid, pendingDays: ctx.config.pendingDays, limit: qy.limit,
+      base, baseQuery, review, workSrid: srid, pendingDays: ctx.config.pendingDays, limit: qy.limit,
       asOf: qy.as_of ? new Date(qy.as_of) : new Date(), asOfDate: qy.as_of_date ?? today(),
     }));
   });

@@ -313,6 +313,45 @@ describeEachDb('dashboard: weekly curve against the campaign phases', (backend) 
     expect(y.body.weekly.deadline.decided).toBe(4);
   });
 
+  it('filters the whole dashboard to one ISO week (?week=YYYY-Www): the polygons first decided that week', async () => {
+    const query = { survey: 'JA2021', year: '2021', as_of: '2021-11-10T00:00:00+08:00' };
+    const r = await reviewer.get<Coverage>('/api/coverage', { query: { ...query, week: '2021-W43' } });
+    expect(r.status, r.text).toBe(200);
+    const c = r.body;
+    // W2 (10/30 23:30 Beijing) and W3 (10/31 00:10): Monday 10/25 to Monday 11/1, Beijing time
+    expect(c.overall).toMatchObject({ total: 2, decided: 2, verified: 1, dismissed: 1, pending: 0 });
+    expect(c.filter).toMatchObject({ first_outcome_from: '2021-10-24T16:00:00.000Z', first_outcome_to: '2021-10-31T16:00:00.000Z' });
+    expect(c.by_village.map((v) => [v.village, v.total])).toEqual([['东村', 1], ['西村', 1]]);
+    // the deadline figure inside the week: W2 only, and its link narrows to the week's start, not back to all time
+    expect(c.weekly.deadline.decided).toBe(1);
+    expect(c.weekly.deadline.filter.first_outcome_from).toBe('2021-10-24T16:00:00.000Z');
+    expect(c.weekly.weeks.filter((w) => w.decided).map((w) => [w.week, w.decided])).toEqual([['2021-W43', 2]]);
+    addsUp(c);
+    for (const f of figures(c)) expect(await listed(reviewer, f.filter), `${f.what} ${JSON.stringify(f.filter)}`).toBe(f.count);
+    // with a village too, and the overdue polygons (waiting ones never have a first outcome: none)
+    const both = await reviewer.get<Coverage>('/api/coverage', { query: { ...query, week: '2021-W43', village: '西村' } });
+    expect(both.body.overall).toMatchObject({ total: 1, verified: 1 });
+    const o = await reviewer.get('/api/overdue', { query: { survey: 'JA2021', week: '2021-W43', as_of: '2021-11-10T00:00:00+08:00' } });
+    expect(o.status, o.text).toBe(200);
+    expect(o.body.polygons.count).toBe(0);
+    expect(o.body.polygons.filter.first_outcome_to).toBe('2021-10-31T16:00:00.000Z');
+    const ch = await reviewer.get('/api/coverage/villages.geojson', { query: { ...query, week: '2021-W29' } });
+    expect(ch.status).toBe(200);
+    const east = JSON.parse(ch.text).features.find((f: { properties: { name: string } }) => f.properties.name === '东村');
+    expect(east.properties).toMatchObject({ total: 1, decided: 1 });
+    // a week that does not exist, or is not a week: 400 with the error shape
+    for (const week of ['2021-W53', '2021-W00', '2021-W54', '2021-43', 'W43', '2021-W4', 'x']) {
+      const bad = await reviewer.get('/api/coverage', { query: { week } });
+      expect(bad.status, week).toBe(400);
+      expect(bad.body.error.message_zh, week).toBeTruthy();
+      expect((await reviewer.get('/api/overdue', { query: { week } })).status, week).toBe(400);
+    }
+    // 2020 has a week 53 (Thursday 31 December), Monday 28 December
+    const w53 = await reviewer.get<Coverage>('/api/coverage', { query: { week: '2020-W53' } });
+    expect(w53.status).toBe(200);
+    expect(w53.body.filter.first_outcome_from).toBe('2020-12-27T16:00:00.000Z');
+  });
+
   it('ages waiting polygons from as_of', async () => {
     const r = await reviewer.get<Coverage>('/api/coverage', { query: { survey: 'JA2021', as_of: '2021-11-10T00:00:00+08:00' } });
     expect(r.body.pending_age.buckets.find((b) => b.max_days === null)!.count).toBe(1); // W6: 223 days
@@ -324,5 +363,13 @@ describe('dashboard helpers', () => {
   it('keeps filters as plain query strings', async () => {
     const { toQuery } = await import('../../server/dashboard/filters');
     expect(toQuery({ village: ['东村', '西村'], batch: '3', x: undefined })).toEqual({ village: '东村,西村', batch: '3' });
+  });
+  it('numbers ISO weeks as the curve does (Monday 00:00 Beijing)', async () => {
+    const { weekRange } = await import('../../server/dashboard/filters');
+    expect(weekRange('2021-W01')).toEqual({ from: '2021-01-03T16:00:00.000Z', to: '2021-01-10T16:00:00.000Z' });
+    expect(weekRange('2026-W01')!.from).toBe('2025-12-28T16:00:00.000Z'); // 2026's week 1 starts in 2025
+    expect(weekRange('2025-W53')).toBeNull();
+    expect(weekRange('2026-W53')!.to).toBe('2027-01-03T16:00:00.000Z'); // 1 January 2026 is a Thursday
+    expect(weekRange('2015-W53')!.from).toBe('2015-12-27T16:00:00.000Z');
   });
 });

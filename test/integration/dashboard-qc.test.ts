@@ -124,9 +124,9 @@ describeEachDb('dashboard: quality check', (backend) => {
     // one path per polygon of the village (6), coloured by status, and the village outline
     expect((html.match(/<path d="M[^"]+" fill="#[0-9a-f]{6}" fill-opacity/g) ?? []).length).toBe(6);
     expect(html).toContain('stroke-dasharray');
-    for (const code of ['A1', 'A2', 'A3', 'A4', 'A5', 'A6']) expect(html).toContain(`<td>${code}</td>`);
-    expect(html).not.toContain('<td>B1</td>');
-    expect(html).not.toContain('<td>R1</td>'); // removed
+    for (const code of ['A1', 'A2', 'A3', 'A4', 'A5', 'A6']) expect(html).toContain(`<td class="code">${code}</td>`);
+    expect(html).not.toContain('<td class="code">B1</td>');
+    expect(html).not.toContain('<td class="code">R1</td>'); // removed
     expect(html).toContain('照片待上传');
     expect(html).not.toMatch(/<script/i);
     // village scope: another village is not found; unknown villages neither
@@ -152,7 +152,7 @@ describeEachDb('dashboard: quality check', (backend) => {
   it('numbers every polygon on the report map with its table row, legible at print size', async () => {
     const html = (await reviewer.get(`/reports/village/${encodeURIComponent('东村')}`)).text;
     // the table's rows in order: 序号 → code
-    const rows = [...html.matchAll(/<tr>\s*<td class="n">(\d+)<\/td><td>([^<]+)<\/td>/g)].map((m) => [Number(m[1]), m[2]] as const);
+    const rows = [...html.matchAll(/<tr>\s*<td class="n">(\d+)<\/td><td class="code">([^<]+)<\/td>/g)].map((m) => [Number(m[1]), m[2]] as const);
     expect(rows.map((r) => r[1])).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
     // the map: one number per row, 1..n, each placed on or beside its polygon
     const svg = /<svg[^>]*viewBox="([^"]+)" width="([\d.]+)mm" height="([\d.]+)mm"[\s\S]*?<\/svg>/.exec(html)!;

@@ -26,14 +26,17 @@ export function onAuthProblem(fn: Listener) {
   onAuthLost = fn;
 }
 
+/** `body`: JSON, or a Blob/File sent as it is (a CSV upload: its bytes, Content-Type its type or text/csv). */
 export async function api<T>(method: string, path: string, body?: unknown, o: { signal?: AbortSignal; quiet?: boolean } = {}): Promise<T> {
   let res: Response;
+  const raw = body instanceof Blob;
   try {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? { accept: 'application/json' }
+        : { 'content-type': raw ? (body as Blob).type || 'text/csv' : 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : raw ? (body as Blob) : JSON.stringify(body),
       signal: o.signal,
     });
   } catch (e) {

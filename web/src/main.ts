@@ -64,7 +64,9 @@ async function boot() {
       ? new (await import('./dashboard/qc')).QcScreen(root, user)
       : screen === 'cases'
         ? new (await import('./cases/screen')).CasesScreen(root, user)
-        : new Workspace(root, user, mapModule, pre);
+        : screen === 'villages'
+          ? new (await import('./villages/screen')).VillagesScreen(root, user)
+          : new Workspace(root, user, mapModule, pre);
   // the session ended (logged out elsewhere, expired, disabled): back to the login screen, keeping the link
   let relogging = false;
   onAuthProblem((e) => {

@@ -4,7 +4,7 @@ import { lang, setLang, t, type MessageKey } from './i18n';
 import type { User } from './types';
 
 /** The screens of the web app; the hash says which one (screenOf in url.ts). */
-export type Screen = 'workspace' | 'dashboard' | 'qc' | 'cases';
+export type Screen = 'workspace' | 'dashboard' | 'qc' | 'cases' | 'villages';
 
 const SCREENS: { id: Screen; hash: string; key: MessageKey; roles: User['role'][] }[] = [
   { id: 'workspace', hash: '#/', key: 'nav.workspace', roles: ['admin', 'analyst', 'reviewer', 'field'] },
@@ -12,6 +12,8 @@ const SCREENS: { id: Screen; hash: string; key: MessageKey; roles: User['role'][
   { id: 'qc', hash: '#/qc', key: 'nav.qc', roles: ['admin', 'analyst', 'reviewer'] },
   // the case screens (issue 13): officers work cases, reviewers read them
   { id: 'cases', hash: '#/cases', key: 'nav.cases', roles: ['admin', 'analyst', 'reviewer'] },
+  // the village register (issue 14 item 3): admins keep it, analysts and reviewers read it (GET's roles)
+  { id: 'villages', hash: '#/villages', key: 'nav.villages', roles: ['admin', 'analyst', 'reviewer'] },
 ];
 
 export const canSee = (user: User, s: Screen) => SCREENS.find((x) => x.id === s)!.roles.includes(user.role);

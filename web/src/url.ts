@@ -34,11 +34,12 @@ export const EXTRA_KEYS = [
   'field_result',
 ] as const;
 
-/** Which screen a hash opens: #/dashboard…, #/qc…, #/cases…, else the workspace (#/?…). */
+/** Which screen a hash opens: #/dashboard…, #/qc…, #/cases…, #/villages, else the workspace (#/?…). */
 export function screenOf(hash: string): Screen {
   if (/^#\/cases(\/|\?|$)/.test(hash)) return 'cases';
   if (/^#\/dashboard(\?|$)/.test(hash)) return 'dashboard';
   if (/^#\/qc(\?|$)/.test(hash)) return 'qc';
+  if (/^#\/villages(\?|$)/.test(hash)) return 'villages';
   return 'workspace';
 }
 

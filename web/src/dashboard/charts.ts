@@ -44,9 +44,10 @@ const DAY = 86_400_000;
 
 /**
  * Share of polygons with an outcome, cumulative by ISO week, over the campaign's phases, with the 10/30
- * deadline marked. Each week is a link to the polygons first decided that week.
+ * deadline marked. Each week is a link to the polygons first decided that week; with `onWeek` a click
+ * filters the dashboard to that week instead (the link stays for a new tab), `selected` is marked.
  */
-export function weeklyCurve(c: Coverage): SVGSVGElement | HTMLElement {
+export function weeklyCurve(c: Coverage, o: { selected?: string; onWeek?: (week: string) => void } = {}): SVGSVGElement | HTMLElement {
   const wk = c.weekly;
   if (!wk.weeks.length) return h('p', { class: 'muted' }, t('dash.noWeeks'));
   const W = 720;
@@ -93,10 +94,18 @@ export function weeklyCurve(c: Coverage): SVGSVGElement | HTMLElement {
     const b = x(Date.parse(w.to));
     const share = w.cumulative / total;
     pts.push(`${((a + b) / 2).toFixed(1)},${y(share).toFixed(1)}`);
-    const link = s('a', { href: figureHash(w.filter), class: 'week' },
+    const link = s('a', { href: figureHash(w.filter), class: `week${w.week === o.selected ? ' selected' : ''}`, 'data-week': w.week },
       s('title', {}, t('dash.weekTitle', { week: w.week, n: int(w.decided), cum: int(w.cumulative), share: pct(share) })),
       s('rect', { x: a, y: m.t, width: Math.max(1, b - a), height: H - m.t - m.b, class: 'week-hit' }),
       s('rect', { x: a + (b - a) * 0.15, y: H - m.b - (w.decided / maxWeek) * 40, width: Math.max(1, (b - a) * 0.7), height: (w.decided / maxWeek) * 40, class: 'week-bar' }));
+    if (o.onWeek) {
+      link.addEventListener('click', (e) => {
+        const m = e as MouseEvent;
+        if (m.ctrlKey || m.metaKey || m.shiftKey || m.button !== 0) return; // a new tab: the queue
+        e.preventDefault();
+        o.onWeek!(w.week);
+      });
+    }
     svg.append(link);
   }
   svg.append(s('polyline', { points: pts.join(' '), class: 'cum' }));

@@ -5,6 +5,11 @@
  *
  * Every number comes from GET /api/coverage or /api/overdue (each figure defined once, in SQL) and links
  * to the queue on exactly its polygons (the figure's `filter`). This module only lays them out.
+ *
+ * It filters in place (issue 14 item 6, like Esri Dashboards): a village (its row or its outline on the
+ * map), a flag, a batch or a week of the curve narrows the whole dashboard; the active filters show as
+ * removable chips with "clear all", and each change is a history entry, so Back returns to the previous
+ * filter. The counts still open the queue on their polygons, with the same filters.
  */
 import './dashboard.css';
 import { ApiError, get, qs } from '../api';
@@ -25,10 +30,14 @@ interface DashFilter {
   village?: string;
   flags?: string;
   batch?: string;
+  /** ISO week YYYY-Www: the polygons first decided that week (GET /api/coverage ?week=) */
+  week?: string;
   year?: string;
 }
 
-const FILTER_KEYS = ['village', 'flags', 'batch', 'year'] as const;
+const FILTER_KEYS = ['village', 'flags', 'batch', 'week', 'year'] as const;
+/** what "clear all" removes (the campaign year only sets the phases drawn on the curve) */
+const NARROWING = ['village', 'flags', 'batch', 'week'] as const;
 const EXPORTERS: User['role'][] = ['admin', 'analyst', 'reviewer'];
 
 export function parseDashHash(hash: string): DashFilter {
@@ -41,6 +50,7 @@ export function parseDashHash(hash: string): DashFilter {
   }
   if (f.batch && !/^\d+$/.test(f.batch)) delete f.batch;
   if (f.year && !/^(19|20)\d\d$/.test(f.year)) delete f.year;
+  if (f.week && !/^\d{4}-W\d{2}$/.test(f.week)) delete f.week;
   return f;
 }
 
@@ -59,6 +69,8 @@ export class Dashboard {
   private filter: DashFilter;
   private body = h('div', { class: 'dash-body', 'aria-busy': 'true' });
   private filtersEl = h('div', { class: 'dash-filters', role: 'search' });
+  private chipsEl = h('div', { class: 'dash-chips', id: 'dash-chips', 'aria-live': 'polite' });
+  private weekOf = new Map<string, { from: string; to: string }>();
   private villages: string[] = [];
   private batches: { id: number; name: string }[] = [];
   private map?: Choropleth;
@@ -70,27 +82,33 @@ export class Dashboard {
     this.filter = parseDashHash(location.hash);
     mount(root, h('div', { class: 'dash' },
       topBar(user, 'dashboard'),
-      h('main', { class: 'dash-main' }, this.filtersEl, this.body)));
-    addEventListener('hashchange', () => {
+      h('main', { class: 'dash-main' }, this.filtersEl, this.chipsEl, this.body)));
+    // Back/Forward between filter states (pushState entries fire popstate; a typed hash fires hashchange)
+    const follow = () => {
       if (!location.hash.startsWith('#/dashboard')) return;
       const next = parseDashHash(location.hash);
       if (JSON.stringify(next) === JSON.stringify(this.filter)) return;
       this.filter = next;
       void this.load();
-    });
+    };
+    addEventListener('popstate', follow);
+    addEventListener('hashchange', follow);
   }
 
+  /** A new filter state: a history entry of its own, so Back returns to the previous one. */
   private set(patch: Partial<DashFilter>) {
-    this.filter = { ...this.filter, ...patch };
-    for (const k of FILTER_KEYS) if (!this.filter[k]) delete this.filter[k];
-    history.replaceState(null, '', dashHash(this.filter));
+    const next: DashFilter = { ...this.filter, ...patch };
+    for (const k of FILTER_KEYS) if (!next[k]) delete next[k];
+    if (JSON.stringify(next) === JSON.stringify(this.filter)) return;
+    this.filter = next;
+    history.pushState(null, '', dashHash(this.filter));
     void this.load();
   }
 
   /** the coverage query: the dashboard filter (year only changes the weekly phases) */
   private query() {
     const f = this.filter;
-    return { village: f.village, flags: f.flags, batch: f.batch, year: f.year };
+    return { village: f.village, flags: f.flags, batch: f.batch, week: f.week, year: f.year };
   }
 
   async start() {
@@ -108,19 +126,22 @@ export class Dashboard {
     try {
       const [cov, over] = await Promise.all([
         get<Coverage>(`/api/coverage${qs(q)}`, { signal: ctrl.signal }),
-        get<Overdue>(`/api/overdue${qs({ village: q.village, flags: q.flags, batch: q.batch, limit: 20 })}`, { signal: ctrl.signal }),
+        get<Overdue>(`/api/overdue${qs({ village: q.village, flags: q.flags, batch: q.batch, week: q.week, limit: 20 })}`, { signal: ctrl.signal }),
       ]);
       if (ctrl.signal.aborted) return;
       // the pickers offer what the unfiltered figures hold (a filtered answer would hide the other villages)
       if (!this.filter.village && !this.villages.length) this.villages = cov.by_village.map((v) => v.village).filter((v) => v !== '-');
       if (!this.filter.batch && !this.batches.length) this.batches = cov.by_batch.map((b) => ({ id: b.batch_id, name: `#${b.batch_id} ${b.file_name}` }));
+      for (const w of cov.weekly.weeks) this.weekOf.set(w.week, { from: w.from, to: w.to });
       this.renderFilters(cov);
+      this.renderChips(cov);
       this.render(cov, over);
       this.body.setAttribute('aria-busy', 'false');
       const villages = withFigures(await this.outlines, cov.by_village, cov.filter);
       if (ctrl.signal.aborted) return;
       if (this.map) await this.map.update(villages);
-      else this.map = await createChoropleth(this.mapEl, villages, (name) => this.highlightVillage(name));
+      else this.map = await createChoropleth(this.mapEl, villages, (name) => this.set({ village: name }));
+      if (this.filter.village) this.highlightVillage(this.filter.village);
       this.body.dataset.ready = '1';
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
@@ -146,10 +167,8 @@ export class Dashboard {
         this.set({ year: /^(19|20)\d\d$/.test(v) ? v : undefined });
       },
     });
-    const exp = (path: string, key: MessageKey) => {
-      const q = qs({ village: f.village, flags: f.flags, batch: f.batch });
-      return h('a', { class: 'button', href: `${path}${q}`, download: '' }, t(key));
-    };
+    // the exports take the dashboard's filter as the server spells it (a week as its first-outcome bounds)
+    const exp = (path: string, key: MessageKey) => h('a', { class: 'button', href: `${path}${qs(cov.filter)}`, download: '' }, t(key));
     mount(this.filtersEl,
       select('d-village', 'queue.village', 'queue.allVillages', this.villages.map((v) => ({ value: v, text: v })), f.village,
         (v) => this.set({ village: v || undefined })),
@@ -192,14 +211,16 @@ export class Dashboard {
 
     const villageTable = this.figureTable(
       c.by_village.map((v) => ({ key: v.village, name: v.village === '-' ? t('detail.noVillage') : v.village, fig: v })),
-      'dash.colVillage', 'village-table', (name) => (name === '-' ? null : h('a', {
+      'dash.colVillage', 'village-table', (key) => (key === '-' || this.filter.village === key ? null : { village: key }),
+      (name) => (name === '-' ? null : h('a', {
         href: `/reports/village/${encodeURIComponent(name)}`, target: '_blank', rel: 'noopener', class: 'report-link', title: t('dash.report'),
       }, t('dash.reportShort'))));
 
-    const flags = this.figureTable(c.by_flag.map((f) => ({ key: f.flag, name: f.label ? label(f.label) : flagLabel(f.flag), fig: f })), 'dash.colFlag', 'flag-table');
+    const flags = this.figureTable(c.by_flag.map((f) => ({ key: f.flag, name: f.label ? label(f.label) : flagLabel(f.flag), fig: f })), 'dash.colFlag', 'flag-table',
+      (key) => (key === 'no_village' || this.filter.flags === key ? null : { flags: key }));
     const batches = this.figureTable(c.by_batch.map((b) => ({
       key: String(b.batch_id), name: `#${b.batch_id} ${b.file_name}${b.survey ? ` · ${b.survey}` : ''}`, fig: b,
-    })), 'dash.colBatch', 'batch-table');
+    })), 'dash.colBatch', 'batch-table', (key) => (this.filter.batch === key ? null : { batch: key }));
 
     const outcomes = barList(c.by_outcome.map((x) => ({ label: label(x.label), count: x.count, filter: x.filter, cls: `st-${x.status}` })), { total: ov.total });
     const reasons = barList(c.by_reason.map((x) => ({ label: label(x.label), count: x.count, filter: x.filter, cls: 'st-dismissed' })), { total: ov.dismissed || undefined });
@@ -209,7 +230,11 @@ export class Dashboard {
     })));
     const oldest = c.pending_age.oldest;
 
-    const curve = h('div', { class: 'curve-wrap' }, weeklyCurve(c),
+    const chosen = this.filter.week ? c.weekly.weeks.find((w) => w.week === this.filter.week) : undefined;
+    const curve = h('div', { class: 'curve-wrap' }, weeklyCurve(c, { selected: this.filter.week, onWeek: (week) => this.set({ week }) }),
+      chosen ? h('p', { class: 'week-open', id: 'week-open' },
+        t('dash.weekChosen', { week: chosen.week, range: this.weekRange(chosen.week) }), ' ',
+        countLink(chosen.decided, chosen.filter), ' ', t('dash.weekChosenOpen')) : null,
       h('p', { class: 'hint' },
         t('dash.curveNote', { year: c.weekly.year }),
         c.weekly.undated.count ? [' ', h('a', { href: figureHash(c.weekly.undated.filter) }, t('dash.undated', { n: int(c.weekly.undated.count) }))] : null));
@@ -250,19 +275,64 @@ export class Dashboard {
     this.map?.resize();
   }
 
-  /** A breakdown: name, polygons, decided, share (bar), waiting — every count a link. */
-  private figureTable(rows: { key: string; name: string; fig: Figure }[], head: MessageKey, id: string, extra?: (key: string) => Node | null) {
+  /**
+   * A breakdown: name, polygons, decided, share (bar), waiting — every count a link to the queue, and the
+   * name a button that filters the dashboard to that row (`narrow`: the patch, or null when it cannot).
+   */
+  private figureTable(rows: { key: string; name: string; fig: Figure }[], head: MessageKey, id: string,
+    narrow: (key: string) => Partial<DashFilter> | null, extra?: (key: string) => Node | null) {
     if (!rows.length) return h('p', { class: 'muted' }, t('dash.none'));
     return h('table', { class: 'fig-table', id },
       h('thead', null, h('tr', null,
         h('th', null, t(head)), h('th', { class: 'num' }, t('dash.colTotal')), h('th', { class: 'num' }, t('dash.colDecided')),
         h('th', { class: 'share' }, t('dash.colShare')), h('th', { class: 'num' }, t('dash.colWaiting')))),
       h('tbody', null, rows.map((r) => h('tr', { 'data-key': r.key },
-        h('th', { scope: 'row' }, r.name, extra ? [' ', extra(r.key)] : null),
+        h('th', { scope: 'row' }, this.narrowButton(r.name, narrow(r.key)), extra ? [' ', extra(r.key)] : null),
         h('td', { class: 'num' }, countLink(r.fig.total, r.fig.filter)),
         h('td', { class: 'num' }, countLink(r.fig.decided, r.fig.decided_filter)),
         h('td', { class: 'share' }, shareBar(r.fig.share, r.fig.decided, r.fig.total, r.fig.decided_filter)),
         h('td', { class: 'num' }, countLink(r.fig.pending + r.fig.field_check, { ...r.fig.filter, status: 'pending,field_check' }))))));
+  }
+
+  private narrowButton(name: string, patch: Partial<DashFilter> | null) {
+    if (!patch) return h('span', { class: 'row-name' }, name);
+    return h('button', { type: 'button', class: 'row-filter', title: t('dash.filterBy', { name }), onclick: () => this.set(patch) }, name);
+  }
+
+  /** 10/25–10/31 of a week the curve knows, else the week as written */
+  private weekRange(week: string) {
+    const w = this.weekOf.get(week);
+    if (!w) return week;
+    const day = (ms: number) => new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', month: 'numeric', day: 'numeric' }).format(ms);
+    return `${day(Date.parse(w.from))}–${day(Date.parse(w.to) - 1)}`;
+  }
+
+  /** The active filters as removable chips, and the way back to the whole town. */
+  private renderChips(cov: Coverage) {
+    const f = this.filter;
+    const flagName = (x: string) => {
+      const g = cov.by_flag.find((b) => b.flag === x);
+      return g?.label ? label(g.label) : flagLabel(x);
+    };
+    const batchName = (id: string) => this.batches.find((b) => String(b.id) === id)?.name ?? `#${id}`;
+    const chips: { key: (typeof NARROWING)[number]; text: string }[] = [];
+    if (f.village) chips.push({ key: 'village', text: t('dash.chipVillage', { v: f.village === '-' ? t('detail.noVillage') : f.village }) });
+    if (f.flags) chips.push({ key: 'flags', text: t('dash.chipFlag', { v: f.flags.split(',').map(flagName).join(t('common.listSep')) }) });
+    if (f.batch) chips.push({ key: 'batch', text: t('dash.chipBatch', { v: batchName(f.batch) }) });
+    if (f.week) chips.push({ key: 'week', text: t('dash.chipWeek', { v: f.week, range: this.weekRange(f.week) }) });
+    if (!chips.length) {
+      mount(this.chipsEl, h('span', { class: 'muted small' }, t('dash.chipsNone')));
+      return;
+    }
+    mount(this.chipsEl,
+      h('span', { class: 'muted small' }, t('dash.chipsLabel')),
+      chips.map((c) => h('span', { class: 'chip dash-chip', 'data-filter': c.key },
+        c.text,
+        h('button', { type: 'button', class: 'chip-x', 'aria-label': t('dash.chipRemove', { v: c.text }), title: t('dash.chipRemove', { v: c.text }), onclick: () => this.set({ [c.key]: undefined }) }, '×'))),
+      h('button', {
+        type: 'button', class: 'link', id: 'dash-clear',
+        onclick: () => this.set(Object.fromEntries(NARROWING.map((k) => [k, undefined]))),
+      }, t('dash.clearAll')));
   }
 
   private highlightVillage(name: string) {
