@@ -23,6 +23,7 @@ import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
 import { adminRoutes } from './routes/admin';
 import { proofRoutes } from './routes/proof';
+import { leadRoutes } from './routes/leads';
 
 /** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
 interface Dispatcher {
@@ -94,6 +95,7 @@ export function createApp(o: AppOptions) {
   app.use(ogcRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(proofRoutes(ctx));
+  app.use(leadRoutes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);
