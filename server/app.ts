@@ -24,6 +24,7 @@ import { fieldRoutes } from './routes/field';
 import { adminRoutes } from './routes/admin';
 import { proofRoutes } from './routes/proof';
 import { leadRoutes } from './routes/leads';
+import { open311Routes } from './routes/open311';
 
 /** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
 interface Dispatcher {
@@ -96,6 +97,7 @@ export function createApp(o: AppOptions) {
   app.use(adminRoutes(ctx));
   app.use(proofRoutes(ctx));
   app.use(leadRoutes(ctx));
+  app.use(open311Routes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);
