@@ -25,6 +25,7 @@ import { adminRoutes } from './routes/admin';
 import { proofRoutes } from './routes/proof';
 import { leadRoutes } from './routes/leads';
 import { open311Routes } from './routes/open311';
+import { reportPageRoutes } from './routes/report-page';
 
 /** express's own entry point (not in its public types): app(req, res) is app.handle(req, res, next) */
 interface Dispatcher {
@@ -98,6 +99,7 @@ export function createApp(o: AppOptions) {
   app.use(proofRoutes(ctx));
   app.use(leadRoutes(ctx));
   app.use(open311Routes(ctx));
+  app.use(reportPageRoutes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);

@@ -2,7 +2,9 @@
  * The OGC test town (ogc-fixture.ts: 东村/西村, parcels, a school, TB1…TB6, TB1 verified) served with the
  * public-report settings a test needs. Not a test file itself.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Backend, TestDb } from '../helpers/db';
 import { freshDb } from '../helpers/db';
 import { startApp, type Client, type TestApp } from '../helpers/api';
@@ -26,7 +28,9 @@ export interface LeadTown {
 
 export async function leadTown(backend: Backend, env: Record<string, string> = {}): Promise<LeadTown> {
   const db = await freshDb(backend);
-  const app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID), ...env } });
+  // photos are written under the data directory: a temporary one, removed at close
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tuban-leads-'));
+  const app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID), TUBAN_DATA_DIR: dataDir, ...env } });
   const settings = { regionCode: REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
   const run = (layer: string, data: unknown) => importFile(db, settings, { layer, bytes: bytesOf(data), fileName: `${layer}-2021.geojson` });
   await run('village', fc([
@@ -50,6 +54,7 @@ export async function leadTown(backend: Backend, env: Record<string, string> = {
     async close() {
       await app.close();
       await db.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
