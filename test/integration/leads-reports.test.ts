@@ -84,6 +84,13 @@ describeEachDb('leads and public reports', (backend) => {
     expect(cov.body.by_source.reduce((n: number, g: { total: number }) => n + g.total, 0)).toBe(cov.body.overall.total);
     const lst = await t.analyst.get('/api/polygons', { query: { ...cov.body.by_source[2].filter } });
     expect(lst.body.total).toBe(1);
+    // the exports filter by source too, and say where each row came from
+    const csv = await t.analyst.get('/api/exports/ledger.csv', { query: { source: 'report' } });
+    expect(csv.status).toBe(200);
+    expect(csv.text).toContain(`JB-${r.body.code}`);
+    expect(csv.text).toContain('来源');
+    expect(csv.text).toContain('举报');
+    expect(csv.text).not.toContain('TB1');
   });
 
   it('a lead within 30 m of a polygon is a possible duplicate; merging keeps both histories', async () => {
