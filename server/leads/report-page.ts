@@ -19,9 +19,8 @@ const CSS = `
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;color:#1f2933;background:#f5f7fa;font-size:16px}
 header{background:#9b1c1c;color:#fff;padding:.9rem 1rem}
-header h1{font-size:1.25rem;margin:0}
-header>*{max-width:32rem;margin-left:auto;margin-right:auto}
-header p{margin:.25rem 0 0;font-size:.85rem;opacity:.92}
+header h1{font-size:1.25rem;margin:0 auto;max-width:32rem}
+header p{margin:.25rem auto 0;max-width:32rem;font-size:.85rem;opacity:.92}
 main{max-width:34rem;margin:0 auto;padding:.75rem 1rem 2rem}
 section{background:#fff;border-radius:10px;padding:.8rem .9rem;margin:.7rem 0;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h2{font-size:1.02rem;margin:0 0 .5rem}
