@@ -116,10 +116,10 @@ export async function createLead(owner: Db, config: Config, p: Principal, l: Omi
  * into it. A merged public report follows the target's status (server/leads/reports.ts).
  */
 export async function mergeLead(
-  owner: Db, region: string, p: Principal, leadId: number, b: { into: number; version: number; request_id: string }, scope: Scope,
+  db: Db, owner: Db, region: string, p: Principal, leadId: number, b: { into: number; version: number; request_id: string }, scope: Scope,
 ) {
   if (leadId === b.into) throw new AppError('invalid_input', 'A lead cannot be merged into itself', '线索不能合并到自身', 400);
-  const rows = (await owner.query<{ id: number | string; code: string; source: LeadSource; village_name: string | null; merged_into: unknown; removed: boolean }>(
+  const rows = (await db.query<{ id: number | string; code: string; source: LeadSource; village_name: string | null; merged_into: unknown; removed: boolean }>(
     SQL.merge_target, [region, leadId, b.into])).rows;
   const visible = (v: string | null) => !scope || (v !== null && scope.includes(v));
   const lead = rows.find((r) => Number(r.id) === leadId);
@@ -133,7 +133,10 @@ export async function mergeLead(
   if (target.merged_into !== null || target.removed) {
     throw new AppError('merge_target_closed', 'The target was itself merged or removed: merge into the item it went to', '目标已被合并或已移除，请合并到其最终图斑', 409);
   }
-  const out = await decideOne(owner, region, p, leadId, {
+  // the decision as every decision is made (the runtime role, its history guard); then the mark, which only
+  // the owner may write (roles.sql: the runtime role updates status and version alone). A failure between the
+  // two leaves the lead dismissed with the note naming the item: nothing lost, the mark can be set again.
+  const out = await decideOne(db, region, p, leadId, {
     action: 'dismiss', reason: 'other', version: b.version, request_id: b.request_id ?? randomUUID(),
     note: `合并至 ${target.code} / merged into ${target.code} (#${b.into})`,
   }, scope);

@@ -84,7 +84,7 @@ export function leadRoutes(ctx: AppContext) {
     const id = int4PositiveParam().safeParse(req.params.id);
     if (!id.success) throw new AppError('invalid_input', 'Polygon id must be a positive integer', '图斑 ID 必须为正整数', 400);
     const b = MergeBody.parse(req.body ?? {});
-    res.json(await mergeLead(owner, region, req.principal!, id.data, b, villageScope(req)));
+    res.json(await mergeLead(ctx.db, owner, region, req.principal!, id.data, b, villageScope(req)));
   });
 
   const upload = multer({
