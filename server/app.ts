@@ -23,6 +23,9 @@ import { ogcRoutes } from './routes/ogc';
 import { fieldRoutes } from './routes/field';
 import { adminRoutes } from './routes/admin';
 import { proofRoutes } from './routes/proof';
+import { leadRoutes } from './routes/leads';
+import { open311Routes } from './routes/open311';
+import { reportPageRoutes } from './routes/report-page';
 
 export interface AppOptions extends AppContext {
   /** sets req.principal from the session; tests may inject their own */
@@ -95,6 +98,9 @@ export function createApp(o: AppOptions) {
   app.use(ogcRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(proofRoutes(ctx));
+  app.use(leadRoutes(ctx));
+  app.use(open311Routes(ctx));
+  app.use(reportPageRoutes(ctx));
   app.use(webRoutes(ctx));
   app.use('/api', notFound);
   app.use(errorHandler);

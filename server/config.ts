@@ -46,6 +46,12 @@ const EnvSchema = z.object({
   TUBAN_PENDING_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
   /** year of the campaign phases on the dashboard (publicity 4/15 … consolidation 12/31); default: the current year (Beijing) */
   TUBAN_CAMPAIGN_YEAR: z.coerce.number().int().min(2000).max(2099).optional(),
+  /** public reports (举报): the village responsible answers within this many working days (issue 16 item 6) */
+  TUBAN_REPORT_RESPONSE_WORKDAYS: z.coerce.number().int().min(1).max(60).default(3),
+  /** public reports: at most this many per address per hour / per day, and per phone number per day */
+  TUBAN_REPORT_LIMIT_HOUR: z.coerce.number().int().min(1).max(10000).default(5),
+  TUBAN_REPORT_LIMIT_DAY: z.coerce.number().int().min(1).max(100000).default(20),
+  TUBAN_REPORT_LIMIT_PHONE_DAY: z.coerce.number().int().min(1).max(10000).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** map sources (optional; none needs the internet): an XYZ/WMTS tile URL template, or a raster .pmtiles file in the data dir */
   TUBAN_BASEMAP_URL: z.string().trim().max(2000).optional(),
@@ -108,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dbQueryTimeoutMs: e.TUBAN_DB_QUERY_TIMEOUT_MS,
     pendingDays: e.TUBAN_PENDING_DAYS,
     campaignYear: e.TUBAN_CAMPAIGN_YEAR,
+    reports: {
+      responseWorkdays: e.TUBAN_REPORT_RESPONSE_WORKDAYS,
+      perHour: e.TUBAN_REPORT_LIMIT_HOUR,
+      perDay: e.TUBAN_REPORT_LIMIT_DAY,
+      perPhoneDay: e.TUBAN_REPORT_LIMIT_PHONE_DAY,
+    },
     logLevel: e.LOG_LEVEL,
     map: {
       basemapUrl: e.TUBAN_BASEMAP_URL || undefined,

@@ -8,6 +8,8 @@
 --   outcome      status verified | linked | dismissed;  waiting = pending | field_check
 --   share        polygons with an outcome / polygons (NULL when there are none)
 --   batch        a polygon counts in each batch that delivered it, first and last (as ?batch= does)
+--   source       where an item came from: survey 卫片, patrol 巡查, report 举报 (leads are survey_polygon rows,
+--                issue 16 item 1); every item counts in exactly one source
 --   reason       of a dismissed polygon: its last status-changing event's (view polygon_decision)
 --   first outcome  first verify/link/dismiss event of a polygon that has an outcome now
 --                (view polygon_first_outcome); the weekly curve counts polygons by it
@@ -31,7 +33,7 @@ args AS MATERIALIZED (
   SELECT $1::timestamptz AS as_of, ($1::timestamptz AT TIME ZONE 'Asia/Shanghai') AS as_of_local
 ),
 base AS MATERIALIZED (
-  SELECT p.id, p.code, p.survey, p.status, p.village_name, p.flags, p.batch_id, p.first_batch_id,
+  SELECT p.id, p.code, p.survey, p.source, p.status, p.village_name, p.flags, p.batch_id, p.first_batch_id,
          p.status IN ('verified', 'linked', 'dismissed') AS decided,
          d.reason,
          f.first_outcome_at,
@@ -50,10 +52,11 @@ base AS MATERIALIZED (
 tally AS MATERIALIZED (
   SELECT b.village_name, b.flags, b.batch_id, b.first_batch_id, b.survey, b.status,
          CASE WHEN b.status = 'dismissed' THEN coalesce(b.reason, '-') END AS reason,
+         b.source,
          count(*)::int AS n,
          count(*) FILTER (WHERE b.has_photo)::int AS photos
   FROM base b
-  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 ),
 -- one row per (figure, key, tally row): the breakdowns
 membership AS (
@@ -66,6 +69,10 @@ membership AS (
   SELECT 'flag', k.flag, x.status, coalesce(x.n, 0)
   FROM unnest(ARRAY['frontage', 'compound', 'school', 'green']) AS k(flag)
   LEFT JOIN (SELECT f.flag, t.status, t.n FROM tally t CROSS JOIN LATERAL unnest(t.flags) AS f(flag)) x ON x.flag = k.flag
+  UNION ALL
+  -- where the items came from (issue 16 item 1): 卫片 survey, 巡查 patrol, 举报 report, listed even when none
+  SELECT 'source', k.source, t.status, coalesce(t.n, 0)
+  FROM unnest(ARRAY['survey', 'patrol', 'report']) AS k(source) LEFT JOIN tally t ON t.source = k.source
   UNION ALL
   SELECT 'batch', x.batch::text, t.status, t.n
   FROM tally t
@@ -169,6 +176,8 @@ SELECT
   (SELECT coalesce(jsonb_agg(to_jsonb(g) - 'figure' ORDER BY g.key), '[]') FROM groups g WHERE g.figure = 'village') AS by_village,
   (SELECT coalesce(jsonb_agg(to_jsonb(g) - 'figure' ORDER BY array_position(ARRAY['frontage', 'compound', 'school', 'green'], g.key)), '[]')
    FROM groups g WHERE g.figure = 'flag') AS by_flag,
+  (SELECT coalesce(jsonb_agg(to_jsonb(g) - 'figure' ORDER BY array_position(ARRAY['survey', 'patrol', 'report'], g.key)), '[]')
+   FROM groups g WHERE g.figure = 'source') AS by_source,
   (SELECT coalesce(jsonb_agg(to_jsonb(g) - 'figure' || jsonb_build_object(
             'batch_id', ib.id, 'file_name', ib.file_name, 'survey', ib.survey, 'imported_at', ib.created_at)
           ORDER BY ib.id), '[]')

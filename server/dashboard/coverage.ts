@@ -30,10 +30,12 @@ export const PHASE_LABELS: Record<string, { zh: string; en: string }> = {
   consolidation: { zh: '巩固提升', en: 'Consolidation' },
 };
 
+import { SOURCE_LABELS, type LeadSource } from '../leads/sources';
+
 const instant = isoInstant();
 
 /** The filters the dashboard accepts: a subset of GET /api/polygons's (status is what it counts). */
-export const CoverageQuery = PolygonListQuery.pick({ village: true, flags: true, batch: true, survey: true, bbox: true, q: true }).extend({
+export const CoverageQuery = PolygonListQuery.pick({ village: true, flags: true, batch: true, survey: true, source: true, bbox: true, q: true }).extend({
   as_of: instant.optional().describe('the instant ages and the weekly curve are computed at (default now)'),
   year: z.coerce.number().int().min(2000).max(2099).optional()
     .describe('campaign year of the phases (default: TUBAN_CAMPAIGN_YEAR, else the year after the latest survey in view — a 2020 survey belongs to the 2021 campaign — else the year of as_of in Beijing)'),
@@ -62,6 +64,7 @@ interface Row {
   overall: Group;
   by_village: Group[];
   by_flag: Group[];
+  by_source: Group[];
   by_batch: (Group & { batch_id: number; file_name: string; survey: string | null; imported_at: string })[];
   by_reason: { reason: string; count: number }[];
   evidence: { verified: number; with_photo: number; share: number | null };
@@ -114,12 +117,17 @@ export async function computeCoverage(q: Queryable, c: CoverageInput) {
       week: 'ISO week, Monday 00:00 Beijing time; its phase is the one holding its Thursday',
       age: 'days since first import; bucket (min_days, max_days]',
       decided_by: 'username of the last outcome event',
+      source: 'where an item came from: survey 卫片 (the satellite polygons), patrol 巡查, report 举报; each item in exactly one',
     },
     overall: group(r.overall, f({})),
     by_village: r.by_village.map((g) => ({ village: g.key!, ...group(g, f({ village: g.key! })) })),
     by_flag: r.by_flag.map((g) => ({
       flag: g.key!, label: FLAG_LABELS[g.key!], ...group(g, f({ flags: [...new Set([...baseFlags, g.key!])] })),
     })),
+    // every item in exactly one source: these add up to overall (issue 16 item 1)
+    by_source: r.by_source
+      .filter((g) => !base.source || base.source.split(',').includes(g.key!))
+      .map((g) => ({ source: g.key!, label: SOURCE_LABELS[g.key as LeadSource], ...group(g, f({ source: g.key! })) })),
     by_batch: byBatch.map((g) => ({
       batch_id: g.batch_id, file_name: g.file_name, survey: g.survey, imported_at: iso(g.imported_at),
       ...group(g, f({ batch: String(g.batch_id) })),

@@ -60,6 +60,7 @@ export function baseFilterOf(regionCode: string, req: Request, q: PolygonFilterQ
     status: q.status,
     batch: q.batch,
     survey: q.survey,
+    source: q.source,
     bbox: q.bbox as BaseFilter['bbox'],
     q: q.q,
     includeRemoved: truthy(q.include_removed),

@@ -51,6 +51,9 @@ GRANT SELECT, INSERT ON qc_sample TO {{runtime}};
 GRANT SELECT, INSERT, UPDATE ON qc_item TO {{runtime}};
 -- signed field links (server/field/field.sql): revoking one sets revoked_at
 GRANT SELECT, INSERT, UPDATE ON field_link TO {{runtime}};
+-- public reports (migration 016): the status page reads them; leads and reports are written as the owner,
+-- like imports (a new lead is a survey_polygon row and is reconciled), so no INSERT here
+GRANT SELECT ON public_report TO {{runtime}};
 
 -- name: role_report
 -- The connected role and what it could do to the history: superuser, owner (or member of the owner's

@@ -13,7 +13,7 @@
 -- 后时相, 面积 as delivered), a centre point in CGCS2000 longitude/latitude (EPSG:4490), the last field
 -- finding, the case's outcome and next open deadline, and the village's responsible person (village_register).
 -- The filter's values from $4 on.
-SELECT p.id, p.code, p.survey, p.village_name AS village, p.area_m2, p.area_m2 / (10000.0 / 15) AS area_mu,
+SELECT p.id, p.code, p.survey, p.source, p.village_name AS village, p.area_m2, p.area_m2 / (10000.0 / 15) AS area_mu,
        p.flags, p.status,
        p.attrs ->> '变化类型' AS change_type, p.attrs ->> '前时相' AS before_date, p.attrs ->> '后时相' AS after_date,
        CASE WHEN jsonb_typeof(p.attrs -> '面积') = 'number' THEN (p.attrs ->> '面积')::float8 END AS delivered_m2,

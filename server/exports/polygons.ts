@@ -20,6 +20,7 @@ import { filterWhere, shiftParams, type BaseFilter, type ReviewFilterQuery } fro
 import { FLAG_LABELS } from '../dashboard/coverage';
 import { FINDING_LABELS, type Finding } from '../field/findings';
 import { calendarCovers } from '../review/workdays';
+import { SOURCE_LABELS, type LeadSource } from '../leads/sources';
 import { pageCells, primed, ResponseSink, streamCsv, streamXlsx } from './stream';
 
 const SQL = sqlSet(new URL('./polygons.sql', import.meta.url), ['ledger_page', 'geojson_page', 'layer_titles', 'work_crs_wkt'] as const);
@@ -38,6 +39,7 @@ interface LedgerRow {
   id: number;
   code: string;
   survey: string;
+  source: string;
   village: string | null;
   area_m2: number;
   area_mu: number;
@@ -180,6 +182,8 @@ export const LEDGER_COLUMNS: LedgerColumn[] = [
   { key: 'responsible_phone', header: '责任人电话', dbf: { name: '责任电话', type: 'C', length: 30 }, width: 14, value: (r) => r.responsible_phone },
   { key: 'flags', header: '整治重点', dbf: { name: '整治重点', type: 'C', length: 100 }, width: 20, value: (r, _s, l) => r.flags.map((f) => l.get(f) ?? f).join('、') || null },
   { key: 'survey', header: '监测期次', dbf: { name: '监测期次', type: 'C', length: 20 }, width: 9, value: (r) => r.survey },
+  // 卫片 / 巡查 / 举报 (issue 16 item 1); never the reporter's contact (item 3: it is not in survey_polygon)
+  { key: 'source', header: '来源', dbf: { name: '来源', type: 'C', length: 8 }, width: 7, value: (r) => SOURCE_LABELS[r.source as LeadSource]?.zh ?? r.source },
   { key: 'status_code', header: '状态代码', dbf: { name: 'STATUS', type: 'C', length: 12 }, width: 11, value: (r) => r.status },
   { key: 'id', header: '系统ID', dbf: { name: 'TBID', type: 'N', length: 12 }, width: 9, value: (r) => r.id },
 ];

@@ -25,7 +25,7 @@ const SQL = sqlSet(new URL('./field.sql', import.meta.url), [
 
 export const EVIDENCE_MAX_BYTES = 10 * 1024 * 1024;
 /** a phone sends ~2 MP; an original straight from a camera may be 50 MP, a decompression bomb far more */
-const MAX_PIXELS = 120_000_000;
+export const MAX_PIXELS = 120_000_000;
 const THUMB_PX = 400;
 
 export const IMAGE_TYPES = {

@@ -3,7 +3,11 @@
 
 -- name: detail
 -- $1 region, $2 id. Geometry to EPSG:4326 for the browser; area also in 亩 (1 亩 = 10000/15 m²).
-SELECT p.id, p.region_code, p.survey, p.code, p.status, p.version, p.attrs, p.area_m2,
+SELECT p.id, p.region_code, p.survey, p.source, p.code, p.status, p.version, p.attrs, p.area_m2,
+       p.duplicate_of, (SELECT d.code FROM survey_polygon d WHERE d.region_code = p.region_code AND d.id = p.duplicate_of) AS duplicate_of_code,
+       p.merged_into, (SELECT m.code FROM survey_polygon m WHERE m.region_code = p.region_code AND m.id = p.merged_into) AS merged_into_code,
+       (SELECT coalesce(json_agg(json_build_object('id', l.id, 'code', l.code, 'source', l.source, 'status', l.status) ORDER BY l.id), '[]')
+        FROM survey_polygon l WHERE l.region_code = p.region_code AND l.merged_into = p.id) AS merged_leads,
        p.area_m2 / (10000.0 / 15) AS area_mu, p.repaired,
        p.village_name, p.village_code, p.village_share, p.village2_name, p.village2_code,
        p.flags, p.priority, p.school_distance_m,

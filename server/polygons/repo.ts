@@ -23,6 +23,8 @@ export interface PolygonFilter {
   status?: string[];
   batch?: number;
   survey?: string;
+  /** where the item came from: survey 卫片, patrol 巡查, report 举报 (issue 16 item 1) */
+  source?: string[];
   /** lon/lat bbox [minx, miny, maxx, maxy] in EPSG:4326 */
   bbox?: [number, number, number, number];
   /** code search: prefix or substring, case-insensitive */
@@ -60,6 +62,7 @@ export function polygonWhere(f: Omit<PolygonFilter, 'sort' | 'limit' | 'offset'>
   else if (f.status?.length) add((n) => `p.status = ANY(${n}::text[])`, f.status);
   if (f.batch !== undefined) add((n) => `(p.batch_id = ${n} OR p.first_batch_id = ${n})`, f.batch);
   if (f.survey) add((n) => `p.survey = ${n}`, f.survey);
+  if (f.source?.length) add((n) => `p.source = ANY(${n}::text[])`, f.source);
   if (f.q) add((n) => `p.code ILIKE ${n}`, `%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
   if (f.bbox) {
     // transform the bbox to the work CRS so the GiST index on geom is used
@@ -77,7 +80,7 @@ export async function listPolygons(q: Queryable, f: PolygonFilter, workSrid: num
     .rows[0].n;
   const geom = geojson ? `, ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json AS geometry` : '';
   const rows = await q.query(
-    `SELECT p.id, p.survey, p.code, p.status, p.version, p.village_name AS village, p.area_m2,
+    `SELECT p.id, p.survey, p.source, p.duplicate_of, p.merged_into, p.code, p.status, p.version, p.village_name AS village, p.area_m2,
             p.area_m2 / (10000.0 / 15) AS area_mu, p.flags, p.priority, p.parcel_count, p.largest_parcel_share,
             p.school_distance_m, p.batch_id, p.removed_batch_id IS NOT NULL AS removed,
             p.geom_changed_batch_id IS NOT NULL AS geometry_changed,

@@ -34,6 +34,7 @@ const CoverageOut = z.object({
   overall: Figure,
   by_village: z.array(Figure),
   by_flag: z.array(Figure),
+  by_source: z.array(Figure).describe('卫片 survey / 巡查 patrol / 举报 report: each item in exactly one, they add up to overall'),
   by_batch: z.array(Figure),
   by_outcome: z.array(Row),
   by_reason: z.array(Row),
@@ -71,10 +72,10 @@ function baseOf(ctx: AppContext, req: Request, q: CoverageQuery | z.infer<typeof
     base: {
       regionCode: ctx.config.regionCode,
       villageScope: villageScope(req),
-      village: q.village, flags: q.flags, batch: q.batch, survey: q.survey,
+      village: q.village, flags: q.flags, batch: q.batch, survey: q.survey, source: q.source,
       bbox: q.bbox as BaseFilter['bbox'], q: q.q,
     },
-    baseQuery: toQuery({ village: q.village, flags: q.flags, batch: q.batch, survey: q.survey, bbox: q.bbox?.map(String), q: q.q, ...review }),
+    baseQuery: toQuery({ village: q.village, flags: q.flags, batch: q.batch, survey: q.survey, source: q.source, bbox: q.bbox?.map(String), q: q.q, ...review }),
   };
 }
 

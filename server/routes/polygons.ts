@@ -9,6 +9,7 @@ import { ReviewFilterQuery } from '../dashboard/review-filters';
 import { route } from '../http/openapi';
 import { accessOf } from '../field/access';
 import { polygonIdByCode } from '../field/polygons';
+import { LEAD_SOURCES } from '../leads/sources';
 
 const csv = z
   .string()
@@ -20,6 +21,8 @@ export const PolygonListQuery = z.object({
   status: csv.pipe(z.array(z.enum(POLYGON_STATUSES))).optional(),
   batch: int4PositiveParam().optional(),
   survey: z.string().max(40).optional(),
+  source: csv.pipe(z.array(z.enum(LEAD_SOURCES))).optional()
+    .describe('survey 卫片 | patrol 巡查 | report 举报 (comma-separated): where the item came from'),
   bbox: csv
     .pipe(z.array(z.string()).length(4))
     .transform((a) => a.map(Number))
@@ -50,6 +53,7 @@ export function polygonRoutes(ctx: AppContext) {
         status: qy.status,
         batch: qy.batch,
         survey: qy.survey,
+        source: qy.source,
         bbox: qy.bbox as [number, number, number, number] | undefined,
         q: qy.q,
         includeRemoved: qy.include_removed === '1' || qy.include_removed === 'true',

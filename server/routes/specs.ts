@@ -26,6 +26,9 @@ registerRoute({
 const PolygonItem = z.object({
   id: z.number().int(),
   survey: z.string(),
+  source: z.enum(['survey', 'patrol', 'report']).describe('卫片 survey | 巡查 patrol | 举报 report'),
+  duplicate_of: z.number().int().nullable().describe('a lead within 30 m of (or inside) this item: possibly the same'),
+  merged_into: z.number().int().nullable(),
   code: z.string().describe('图斑编号'),
   status: z.enum(POLYGON_STATUSES),
   version: z.number().int().describe('optimistic lock for decisions'),

@@ -35,6 +35,7 @@ const FIELDS: Record<RowsKind, Record<string, string>> = {
   survey: {
     id: 'Number', code: 'String 图斑编号', status: 'String: pending, field_check, verified, linked, dismissed',
     priority: 'Number', flags: 'String: comma-separated flags (frontage, compound, green, school, …)', village: 'String 村（社区）',
+    source: 'String: survey 卫片, patrol 巡查, report 举报',
   },
   parcels: { id: 'Number', parcel_code: 'String 宗地代码', holder: 'String 权利人', land_use: 'String 土地用途' },
   features: { id: 'Number', name: 'String', code: 'String' },

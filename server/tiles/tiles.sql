@@ -29,7 +29,7 @@ bounds AS MATERIALIZED (
 -- Survey polygons in the tile. $11 include removed ones (bool), $12 village scope (text[], NULL = all),
 -- $13 smallest area shown in m² (about one pixel: smaller is invisible anyway, and dropping it keeps low-zoom
 -- tiles small), $14 most features in one tile. Largest first: a cap drops the smallest; small ones draw on top.
-SELECT p.id, p.geom AS g, p.geom_web AS gw, p.code, p.status, p.priority, array_to_string(p.flags, ',') AS flags,
+SELECT p.id, p.geom AS g, p.geom_web AS gw, p.code, p.status, p.priority, array_to_string(p.flags, ',') AS flags, p.source,
        p.village_name AS village
 FROM survey_polygon p, bounds b
 WHERE p.region_code = $10::text

@@ -213,5 +213,24 @@ if (BACKENDS.includes('postgres')) {
       expect(r.body.history.mismatches).toHaveLength(2);
       expect((await analyst.get('/api/admin/integrity')).status).toBe(403);
     });
+
+    it('takes a public report as the runtime role (the lead written on the owner\'s connection), and a merge', async () => {
+      const at = (await runtime.query<{ lon: number; lat: number }>(
+        'SELECT ST_X(ST_Transform(ST_Centroid(geom), 4326)) AS lon, ST_Y(ST_Transform(ST_Centroid(geom), 4326)) AS lat FROM survey_polygon WHERE id = $1',
+        [ids[4]])).rows[0];
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ lon: at.lon, lat: at.lat, category: 'construction', description: '有人在建房', phone: '13900001111' })) form.set(k, String(v));
+      form.append('photo', new Blob([PHOTO as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), 'p.jpg');
+      const r = await app.client({}).request('POST', '/api/public/reports', { form });
+      expect(r.status, r.text).toBe(201);
+      const lead = (await analyst.get('/api/polygons', { query: { source: 'report' } })).body.items[0];
+      expect(lead).toMatchObject({ source: 'report', duplicate_of: ids[4] });
+      const m = await analyst.post(`/api/polygons/${lead.id}/merge`, { into: ids[4], version: lead.version, request_id: uuid() });
+      expect(m.status, m.text).toBe(200);
+      const st = await app.client({}).get(`/api/public/reports/${r.body.code}`, { query: { secret: r.body.secret } });
+      expect(st.status, st.text).toBe(200);
+      const contact = await admin.get(`/api/admin/reports/${r.body.code}/contact`);
+      expect(contact.body.phone).toBe('13900001111');
+    });
   });
 }

@@ -401,7 +401,7 @@ describeEachDb('vector tiles', (backend) => {
     expect(s).toBeLessThan(lat);
     expect(n).toBeGreaterThan(lat);
     expect(tj.body.vector_layers[0].id).toBe('survey');
-    expect(Object.keys(tj.body.vector_layers[0].fields).sort()).toEqual(['code', 'flags', 'id', 'priority', 'status', 'village']);
+    expect(Object.keys(tj.body.vector_layers[0].fields).sort()).toEqual(['code', 'flags', 'id', 'priority', 'source', 'status', 'village']);
     const vj = await analyst.get('/tiles/villages.json');
     expect(vj.body.vector_layers.map((l: { id: string }) => l.id)).toEqual(['villages', 'village_labels']);
     const pj = await analyst.get('/tiles/parcels.json');

@@ -2,7 +2,8 @@ import { h } from './dom';
 import { dateTime, int, label, lang, num, pct, t, tMaybe, type MessageKey } from './i18n';
 import type { Detail, History, HistoryEvent, ListItem, Status } from './types';
 import { flagLabel } from './labels';
-import { get } from './api';
+import { get, post } from './api';
+import { toast } from './toast';
 
 interface Photo {
   id: number;
@@ -130,6 +131,28 @@ function attrValue(v: unknown): string {
   return String(v);
 }
 
+/**
+ * A lead (巡查/举报) near an item already there: say so, and let the analyst merge it into that item (issue 16
+ * item 1). The lead is dismissed with a note naming the item; both histories stay as they are.
+ */
+function leadNotice(d: Detail): Node | null {
+  if (d.merged_into) return h('p', { class: 'notice' }, t('detail.mergedInto', { code: d.merged_into_code ?? `#${d.merged_into}` }));
+  if (!d.duplicate_of || (d.status !== 'pending' && d.status !== 'field_check')) return null;
+  const code = d.duplicate_of_code ?? `#${d.duplicate_of}`;
+  const btn = h('button', { type: 'button', class: 'secondary merge' }, t('detail.merge', { code })) as HTMLButtonElement;
+  btn.addEventListener('click', () => {
+    btn.disabled = true;
+    post(`/api/polygons/${d.id}/merge`, { into: d.duplicate_of, version: d.version, request_id: crypto.randomUUID() })
+      .then(() => {
+        toast(t('detail.mergeDone', { code }), { kind: 'ok' });
+        // the queue and the panel show the lead dismissed: simplest is to read them again
+        setTimeout(() => location.reload(), 600);
+      })
+      .catch(() => { btn.disabled = false; });
+  });
+  return h('p', { class: 'notice warn' }, t('detail.duplicateOf', { code }), ' ', btn);
+}
+
 export function renderDetail(d: Detail, history: History | undefined): Node {
   const kase = currentCase(history);
   const school = d.layers.find((l) => l.layer === 'school' && l.distance_m !== null);
@@ -138,7 +161,9 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
   return h('div', { class: 'detail-body' },
     d.removed_batch_id ? h('p', { class: 'notice warn' }, t('detail.removed')) : null,
     d.geom_changed_batch_id ? h('p', { class: 'notice' }, t('detail.geomChanged', { batch: d.geom_changed_batch_id })) : null,
+    leadNotice(d),
     section(t('detail.basics'), dl([
+      [t('detail.source'), t(`source.${d.source ?? 'survey'}` as MessageKey)],
       [t('detail.area'), `${num(d.area_m2, 0)} m² · ${num(d.area_mu, 2)} ${t('unit.mu')}`],
       [t('detail.village'), d.village_name ?? t('detail.noVillage')],
       [t('detail.priority'), d.priority_formula ? h('span', null, num(d.priority, 1), ' ', formulaNode(d.priority_formula)) : num(d.priority, 1)],
@@ -179,6 +204,10 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
         : history.items.length
           ? h('ol', { class: 'history' }, history.items.map(eventRow))
           : h('p', { class: 'muted' }, t('detail.noHistory'))),
+    d.merged_leads?.length
+      ? section(t('detail.mergedLeads'), h('ul', { class: 'plain' }, d.merged_leads.map((l) =>
+        h('li', null, `${t(`source.${l.source}` as MessageKey)} · ${l.code} · `, statusBadge(l.status)))))
+      : null,
     section(t('detail.evidence'), evidenceNode(d.id)),
     section(t('detail.attrs'), dl(Object.entries(d.attrs ?? {}).map(([k, v]) => [k, attrValue(v)]))),
     d.versions.length ? h('p', { class: 'muted' }, t('detail.versions', { n: int(d.versions.length) })) : null,

@@ -25,6 +25,8 @@ export function describeExtra(key: string, value: string): string {
       return `${t('extra.decided_by')}${list.join(t('common.listSep'))}`;
     case 'survey':
       return `${t('extra.survey')}${value}`;
+    case 'source':
+      return `${t('extra.source')}${list.map((s) => tMaybe(`source.${s}`) ?? s).join(t('common.listSep'))}`;
     default:
       return `${key}=${value}`;
   }
@@ -232,6 +234,8 @@ export class QueueView {
       : null,
     h('span', { class: `badge st-${it.status}` }, t(`status.${it.status}` as MessageKey)),
     h('span', { class: 'code' }, it.code),
+    it.source && it.source !== 'survey' ? h('span', { class: `source src-${it.source}` }, t(`source.${it.source}` as MessageKey)) : null,
+    it.duplicate_of && !it.merged_into ? h('span', { class: 'dup', title: t('queue.possibleDuplicate') }, t('queue.duplicateBadge')) : null,
     this.host.conflicts.has(it.id) ? h('span', { class: 'warn-icon', title: t('conflict.rowTitle') }, '⚠') : null,
     h('span', { class: 'meta' },
       `${it.village ?? t('detail.noVillage')} · ${num(it.area_mu, 2)} ${t('unit.mu')} · ${t('queue.priorityShort')} ${num(it.priority, 1)}`),

@@ -18,9 +18,16 @@ export interface User {
   is_demo: boolean;
 }
 
+export type Source = 'survey' | 'patrol' | 'report';
+
 export interface ListItem {
   id: number;
   survey: string;
+  /** 卫片 survey, 巡查 patrol, 举报 report (issue 16 item 1) */
+  source?: Source;
+  /** a lead within 30 m of (or inside) this item: possibly the same */
+  duplicate_of?: number | null;
+  merged_into?: number | null;
   code: string;
   status: Status;
   version: number;
@@ -95,6 +102,12 @@ export interface Prior {
 export interface Detail {
   id: number;
   survey: string;
+  source?: Source;
+  duplicate_of?: number | null;
+  duplicate_of_code?: string | null;
+  merged_into?: number | null;
+  merged_into_code?: string | null;
+  merged_leads?: { id: number; code: string; source: Source; status: Status }[];
   code: string;
   status: Status;
   version: number;

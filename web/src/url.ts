@@ -30,7 +30,7 @@ export interface ViewState {
 
 /** The review filters of GET /api/polygons (server/dashboard/review-filters.ts) plus survey. */
 export const EXTRA_KEYS = [
-  'survey', 'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome', 'imported_from', 'imported_to', 'evidence',
+  'survey', 'source', 'reason', 'decided_by', 'first_outcome_from', 'first_outcome_to', 'first_outcome', 'imported_from', 'imported_to', 'evidence',
   'field_result',
 ] as const;
 

@@ -23,6 +23,7 @@ import { barList, countLink, shareBar, weeklyCurve } from './charts';
 import { choroplethLegend, createChoropleth, withFigures, type Choropleth, type OutlineCollection } from './choropleth';
 import type { Coverage, Figure, Overdue } from './types';
 import { proofKpi } from './proof';
+import { reportsKpi } from './reports';
 import { casePanel } from './case-panel';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
@@ -207,7 +208,8 @@ export class Dashboard {
         t('dash.kpiEvidenceSub', { n: int(c.evidence.with_photo), of: int(c.evidence.verified) })),
       kpi('dash.kpiOverdue', h('a', { href: figureHash(o.polygons.filter) }, int(o.polygons.count)),
         t('dash.kpiOverdueSub', { days: o.pending_days, cases: int(o.cases.count) }), o.polygons.count || o.cases.count ? 'warn' : ''),
-      proofKpi());
+      proofKpi(),
+      reportsKpi());
 
     const villageTable = this.figureTable(
       c.by_village.map((v) => ({ key: v.village, name: v.village === '-' ? t('detail.noVillage') : v.village, fig: v })),
@@ -218,6 +220,8 @@ export class Dashboard {
 
     const flags = this.figureTable(c.by_flag.map((f) => ({ key: f.flag, name: f.label ? label(f.label) : flagLabel(f.flag), fig: f })), 'dash.colFlag', 'flag-table',
       (key) => (key === 'no_village' || this.filter.flags === key ? null : { flags: key }));
+    // 卫片 / 巡查 / 举报: every item in exactly one source (issue 16 item 1)
+    const sources = this.figureTable((c.by_source ?? []).map((s) => ({ key: s.source, name: label(s.label), fig: s })), 'dash.colSource', 'source-table');
     const batches = this.figureTable(c.by_batch.map((b) => ({
       key: String(b.batch_id), name: `#${b.batch_id} ${b.file_name}${b.survey ? ` · ${b.survey}` : ''}`, fig: b,
     })), 'dash.colBatch', 'batch-table', (key) => (this.filter.batch === key ? null : { batch: key }));
@@ -263,7 +267,7 @@ export class Dashboard {
         card(t('dash.weekly'), curve, { id: 'p-weekly' }),
         card(t('dash.outcomes'), [outcomes, h('h3', null, t('dash.reasons')), reasons], { id: 'p-outcomes' })),
       h('div', { class: 'grid three' },
-        card(t('dash.byFlag'), flags, { id: 'p-flags' }),
+        card(t('dash.byFlag'), [flags, h('h3', null, t('dash.bySource')), sources], { id: 'p-flags' }),
         card(t('dash.byBatch'), batches, { id: 'p-batches' }),
         card(t('dash.age'), [ages, oldest ? h('p', { class: 'hint' }, t('dash.oldest', { d: int(oldest.age_days) }), ' ',
           oldest.polygons.slice(0, 5).map((p, i) => [i ? t('common.listSep') : '', h('a', { href: `#/?p=${p.id}&status=all` }, p.code)])) : null], { id: 'p-age' })),

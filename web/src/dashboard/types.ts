@@ -23,6 +23,7 @@ export interface Coverage {
   overall: Figure;
   by_village: (Figure & { village: string })[];
   by_flag: (Figure & { flag: string; label?: Label })[];
+  by_source?: (Figure & { source: string; label: Label })[];
   by_batch: (Figure & { batch_id: number; file_name: string; survey: string | null; imported_at: string })[];
   by_outcome: { status: Status; label: Label; outcome: boolean; count: number; filter: Filter }[];
   by_reason: { reason: string; label: Label; count: number; filter: Filter }[];
