@@ -221,7 +221,7 @@ export class Dashboard {
     const flags = this.figureTable(c.by_flag.map((f) => ({ key: f.flag, name: f.label ? label(f.label) : flagLabel(f.flag), fig: f })), 'dash.colFlag', 'flag-table',
       (key) => (key === 'no_village' || this.filter.flags === key ? null : { flags: key }));
     // 卫片 / 巡查 / 举报: every item in exactly one source (issue 16 item 1)
-    const sources = this.figureTable((c.by_source ?? []).map((s) => ({ key: s.source, name: label(s.label), fig: s })), 'dash.colSource', 'source-table');
+    const sources = this.figureTable((c.by_source ?? []).map((s) => ({ key: s.source, name: label(s.label), fig: s })), 'dash.colSource', 'source-table', () => null);
     const batches = this.figureTable(c.by_batch.map((b) => ({
       key: String(b.batch_id), name: `#${b.batch_id} ${b.file_name}${b.survey ? ` · ${b.survey}` : ''}`, fig: b,
     })), 'dash.colBatch', 'batch-table', (key) => (this.filter.batch === key ? null : { batch: key }));
