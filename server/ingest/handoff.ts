@@ -23,7 +23,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { errorHandler, toAppError } from '../http/errors';
-import { ImportFields } from '../routes/imports';
+import { ImportFields, importOptions } from '../routes/imports';
 import { importFile, type ImportReport, type ImportRequest } from './import';
 
 export interface HandoffInfo {
@@ -73,18 +73,7 @@ async function importFromPath(ctx: AppContext, f: HandoffRequest, onProgress: Im
   return importFile(ctx.importDb ?? ctx.db, ctx.config, {
     path: f.path,
     fileName: path.basename(f.path),
-    layer: f.layer,
-    role: f.role,
-    title: f.title,
-    distanceM: f.distance,
-    srs: f.srs?.toUpperCase(),
-    encoding: f.encoding,
-    sourceLayer: f.source_layer,
-    survey: f.survey,
-    codeField: f.code_field,
-    widthM: f.width,
-    widthField: f.width_field,
-    duplicates: f.duplicates,
+    ...importOptions(f),
     user: f.user ?? 'cli',
     onProgress,
   });

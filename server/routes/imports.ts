@@ -26,12 +26,30 @@ export const ImportFields = z.object({
   srs: z.string().regex(/^EPSG:\d{4,6}$/i, 'srs must look like EPSG:4523').optional(),
   encoding: z.string().max(20).optional(),
   source_layer: z.string().max(200).optional(),
-  survey: z.string().regex(/^[\w\-]{1,40}$/).optional(),
+  survey: z.string().regex(/^[\p{L}\p{N}_-]{1,40}$/u, 'survey: letters, digits, _ or -, at most 40').optional(),
   code_field: z.string().max(60).optional(),
   width: z.coerce.number().positive().max(1000).optional(),
   width_field: z.string().max(60).optional(),
   duplicates: z.enum(DUPLICATE_POLICIES).optional(),
 });
+
+/** The API's field names as the importer's options: one mapping for uploads and for the CLI's hand-off. */
+export function importOptions(f: z.infer<typeof ImportFields>) {
+  return {
+    layer: f.layer,
+    role: f.role,
+    title: f.title,
+    distanceM: f.distance,
+    srs: f.srs?.toUpperCase(),
+    encoding: f.encoding,
+    sourceLayer: f.source_layer,
+    survey: f.survey,
+    codeField: f.code_field,
+    widthM: f.width,
+    widthField: f.width_field,
+    duplicates: f.duplicates,
+  };
+}
 
 export function importRoutes(ctx: AppContext) {
   const r = router();
@@ -73,18 +91,7 @@ export function importRoutes(ctx: AppContext) {
     const report = await importFile(ctx.importDb ?? ctx.db, ctx.config, {
       path: file.path,
       fileName: Buffer.from(file.originalname, 'latin1').toString('utf8'),
-      layer: f.layer,
-      role: f.role,
-      title: f.title,
-      distanceM: f.distance,
-      srs: f.srs?.toUpperCase(),
-      encoding: f.encoding,
-      sourceLayer: f.source_layer,
-      survey: f.survey,
-      codeField: f.code_field,
-      widthM: f.width,
-      widthField: f.width_field,
-      duplicates: f.duplicates,
+      ...importOptions(f),
       user: req.principal?.username,
     });
     ctx.log.info({ batch: report.batch_id, layer: report.layer, stored: report.stored, duplicate: report.duplicate }, 'import');
