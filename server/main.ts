@@ -18,6 +18,7 @@ import { checkIntegrity, logEvidenceFiles, logIntegrity } from './integrity/chec
 import { checkEvidenceFiles } from './integrity/evidence-files';
 import { progressLine } from './progress-line';
 import { startHandoff } from './ingest/handoff';
+import { sweepScratch } from './ingest/scratch';
 
 /** config → database → migrations → sample town (first start) → listen → graceful shutdown */
 async function main() {
@@ -49,6 +50,8 @@ async function main() {
     onWait: (s) => starting.update(`  starting PostGIS… ${s}s / 正在初始化 PostGIS… ${s} 秒`, s),
   });
   starting.done();
+  const swept = await sweepScratch(config.tmpDir);
+  if (swept.length) log.info({ swept }, 'removed scratch files left by an interrupted import');
   // PostgreSQL with two roles (README "Database roles"): the owner migrates, grants the runtime role its
   // privileges and runs imports (they need DDL); every request runs as the runtime role.
   const owner: Db | undefined = config.databaseUrl && config.databaseOwnerUrl
