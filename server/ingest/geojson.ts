@@ -94,6 +94,45 @@ function toProps(p: unknown, control: ControlChars): Props {
   return out;
 }
 
+/** What the first look at every feature gathers: enough to accept the layer and pick its CRS. */
+export interface Collected {
+  count: number;
+  bbox: BBox;
+  kinds: Map<string, Set<string>>;
+  geometryTypes: Record<string, number>;
+  /** the top level's `crs` member, if any */
+  crs: unknown;
+}
+
+export interface RawFeature {
+  geometry: unknown;
+  properties: unknown;
+}
+
+export function newCollected(): Collected {
+  return { count: 0, bbox: new BBox(), kinds: new Map(), geometryTypes: {}, crs: undefined };
+}
+
+/** Checks one feature as delivered and adds it to what is collected; returns its 2D geometry. */
+export function inspectFeature(f: unknown, i: number, c: Collected): Geometry | null {
+  const at = featureAt(i);
+  if (!isObj(f)) throw geojsonInvalid(`${at.en} is not an object`, `${at.zh}不是对象`);
+  if (f.type !== undefined && f.type !== 'Feature')
+    throw geojsonInvalid(`${at.en} has type ${JSON.stringify(f.type)}, not "Feature"`, `${at.zh}的类型为 ${JSON.stringify(f.type)}，不是“Feature”`);
+  if (f.geometry !== null && f.geometry !== undefined) checkGeometry(f.geometry, at);
+  if (f.properties !== null && f.properties !== undefined && !isObj(f.properties))
+    throw geojsonInvalid(`${at.en}: properties is not an object`, `${at.zh}：properties 不是对象`);
+  const g = clean2D(f.geometry as Geometry | null, c.bbox);
+  c.count++;
+  c.geometryTypes[typeKey(g)] = (c.geometryTypes[typeKey(g)] ?? 0) + 1;
+  if (isObj(f.properties))
+    for (const [k, v] of Object.entries(f.properties)) {
+      if (!c.kinds.has(k)) c.kinds.set(k, new Set());
+      if (v !== null && v !== undefined) c.kinds.get(k)!.add(typeof v === 'object' ? 'string' : typeof v);
+    }
+  return g;
+}
+
 export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions): Omit<ReadResult, 'availableLayers'> {
   const warnings: Warning[] = [];
   const { text, encoding } = decodeText(bytes, opts, warnings);
@@ -105,7 +144,7 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
   }
   if (!isObj(root)) throw geojsonInvalid('the top level is not an object', '顶层不是对象');
 
-  let raw: { type?: unknown; geometry: unknown; properties: unknown }[];
+  let raw: RawFeature[];
   if (root.type === 'FeatureCollection') {
     if (!Array.isArray(root.features)) throw geojsonInvalid('FeatureCollection without a features array', 'FeatureCollection 缺少 features 数组');
     raw = root.features as never;
@@ -118,40 +157,42 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
       `“type”为 ${JSON.stringify(root.type)}，不是 FeatureCollection、Feature 或几何对象`,
     );
 
-  const bbox = new BBox();
-  const geoms: (Geometry | null)[] = [];
-  const kinds = new Map<string, Set<string>>();
-  raw.forEach((f, i) => {
-    const at = featureAt(i);
-    if (!isObj(f)) throw geojsonInvalid(`${at.en} is not an object`, `${at.zh}不是对象`);
-    if (f.type !== undefined && f.type !== 'Feature')
-      throw geojsonInvalid(`${at.en} has type ${JSON.stringify(f.type)}, not "Feature"`, `${at.zh}的类型为 ${JSON.stringify(f.type)}，不是“Feature”`);
-    if (f.geometry !== null && f.geometry !== undefined) checkGeometry(f.geometry, at);
-    if (f.properties !== null && f.properties !== undefined && !isObj(f.properties))
-      throw geojsonInvalid(`${at.en}: properties is not an object`, `${at.zh}：properties 不是对象`);
-    geoms.push(clean2D(f.geometry as Geometry | null, bbox));
-    if (isObj(f.properties))
-      for (const [k, v] of Object.entries(f.properties)) {
-        if (!kinds.has(k)) kinds.set(k, new Set());
-        if (v !== null && v !== undefined) kinds.get(k)!.add(typeof v === 'object' ? 'string' : typeof v);
-      }
+  const collected = newCollected();
+  collected.crs = root.crs;
+  const geoms = raw.map((f, i) => inspectFeature(f, i, collected));
+  return finishGeoJson(name, opts, warnings, encoding, collected, function* () {
+    for (let i = 0; i < raw.length; i++) yield { geometry: geoms[i], properties: raw[i].properties };
   });
+}
 
+/**
+ * The rest of a GeoJSON read, the same whether the features were parsed whole (readGeoJson) or one at a
+ * time from the file (geojson-stream.ts): accept the geometry, pick and check the CRS, then hand out the
+ * features reprojected, through `each` (called once, when the import walks the features).
+ */
+export function finishGeoJson(
+  name: string,
+  opts: ReadOptions,
+  warnings: Warning[],
+  encoding: EncodingInfo,
+  c: Collected,
+  each: () => Iterable<{ geometry: Geometry | null; properties: unknown }>,
+): Omit<ReadResult, 'availableLayers'> {
   // geometry first (accept.ts): a wrong type or an empty layer is the reason, before encoding or CRS
-  const geometryTypes: Record<string, number> = {};
-  for (const g of geoms) geometryTypes[typeKey(g)] = (geometryTypes[typeKey(g)] ?? 0) + 1;
+  const geometryTypes = c.geometryTypes;
   acceptGeometryTypes(geometryTypes, opts.accept);
-  acceptCount(geoms.length, geoms.length - (geometryTypes.null ?? 0), opts.accept, name);
+  acceptCount(c.count, c.count - (geometryTypes.null ?? 0), opts.accept, name);
 
+  const bbox = c.bbox;
   assertSaneNumbers(bbox);
-  const declared = root.crs !== undefined && root.crs !== null;
+  const declared = c.crs !== undefined && c.crs !== null;
   let crs: ResolvedCrs;
   if (opts.srs) {
     crs = crsFromOption(opts.srs);
     if (declared) {
       let member: ResolvedCrs | undefined;
       try {
-        member = crsFromGeoJsonMember(root.crs);
+        member = crsFromGeoJsonMember(c.crs);
       } catch {
         /* an unreadable crs member is what --srs is for */
       }
@@ -160,7 +201,7 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
     }
   } else
     crs = declared
-      ? crsFromGeoJsonMember(root.crs)
+      ? crsFromGeoJsonMember(c.crs)
       : bbox.empty || isLonLat(bbox)
         ? geojsonDefault()
         : inferCrs(bbox); // projected coordinates without a crs member: seen from real exports
@@ -170,16 +211,16 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
   const control = new ControlChars();
   // keys are cleaned like values (toProps): a field name with a NUL is one the database cannot store
   const fieldKinds = new Map<string, Set<string>>();
-  for (const [k, set] of kinds) {
-    const c = new ControlChars().clean('', k);
-    fieldKinds.set(c, new Set([...(fieldKinds.get(c) ?? []), ...set]));
+  for (const [k, set] of c.kinds) {
+    const ck = new ControlChars().clean('', k);
+    fieldKinds.set(ck, new Set([...(fieldKinds.get(ck) ?? []), ...set]));
   }
 
   function* features(): Generator<ReadFeature> {
-    for (let i = 0; i < raw.length; i++) {
-      const g = geoms[i];
+    for (const f of each()) {
+      const g = f.geometry;
       // GeoJSON properties stay as each feature delivered them (a shapefile row has every field anyway)
-      yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: toProps(raw[i].properties, control) };
+      yield { geometry: g && reproject ? mapCoords(g, reproject) : g, properties: toProps(f.properties, control) };
     }
     for (const w of control.warnings()) if (!warnings.some((x) => x.code === w.code)) warnings.push(w);
   }
@@ -187,10 +228,10 @@ export function readGeoJson(bytes: Uint8Array, name: string, opts: ReadOptions):
   return {
     sourceLayer: name,
     // 'string' | 'number' | 'boolean', or 'mixed' when features disagree
-    fields: [...fieldKinds].map(([k, s]) => ({ name: k, type: s.size === 1 ? [...s][0] : s.size === 0 ? 'string' : 'mixed' })),
+    fields: [...fieldKinds].map(([k, st]) => ({ name: k, type: st.size === 1 ? [...st][0] : st.size === 0 ? 'string' : 'mixed' })),
     crs: { source: crs.source, how: crs.how, target: `EPSG:${opts.workSrid}` },
     encoding,
-    count: raw.length,
+    count: c.count,
     geometryTypes,
     features,
     warnings,

@@ -11,6 +11,7 @@ import type { ReadOptions, ReadResult } from './types';
 import { openZip, type ZipArchive } from './zip';
 import { dbfMissing, readShapefile, type ShapefileParts } from './shapefile';
 import { readGeoJson } from './geojson';
+import { readGeoJsonStream } from './geojson-stream';
 import { mb } from './warn';
 import { fileSource, type ByteSource } from './bytes';
 import { open, readFile, stat } from 'node:fs/promises';
@@ -234,9 +235,21 @@ export async function readSource(input: Uint8Array | { path: string }, opts: Rea
       case 'zip':
         return await readFromZip(input, opts);
       case 'json': {
-        // GeoJSON is still parsed whole (bounded by maxUploadBytes); the big deliveries are shapefiles
-        const buf = input instanceof Uint8Array ? input : new Uint8Array(await readFile(input.path));
         const name = baseName(opts.fileName.replace(/\\/g, '/')) || 'geojson';
+        if (!(input instanceof Uint8Array)) {
+          // a UTF-8 FeatureCollection on disk is read one feature at a time (geojson-stream.ts); any other
+          // GeoJSON (another encoding, a single Feature) is read whole below, bounded by maxUploadBytes
+          const src = fileSource(input.path);
+          try {
+            const streamed = readGeoJsonStream(src, name, opts);
+            if (streamed) return { ...streamed, availableLayers: [name], close: () => src.close() };
+          } catch (e) {
+            src.close();
+            throw e;
+          }
+          src.close();
+        }
+        const buf = input instanceof Uint8Array ? input : new Uint8Array(await readFile(input.path));
         return { ...readGeoJson(buf, name, opts), availableLayers: [name] };
       }
       case 'shp':
