@@ -66,8 +66,15 @@ SELECT b.id, l.name AS layer, b.report FROM import_batch b JOIN layer l ON l.id 
 WHERE b.region_code = $1 AND b.id = $2
 
 -- name: layers
+-- Three independent counts, not joined to each other nor correlated with the layer row: on Citus each is a
+-- distributed aggregate planned on its own (a correlated subquery on a distributed table in the select
+-- list is not supported there; docs/SCALING.md).
 SELECT l.id, l.name, l.builtin, l.role, l.title_zh, l.title_en, l.distance_m,
-       (SELECT count(*) FROM layer_feature f WHERE f.layer_id = l.id)::int
-       + CASE WHEN l.name = 'cadastral' THEN (SELECT count(*) FROM parcel)::int
-              WHEN l.name = 'survey' THEN (SELECT count(*) FROM survey_polygon)::int ELSE 0 END AS features
-FROM layer l ORDER BY l.id
+       COALESCE(fc.n, 0)::int
+       + CASE WHEN l.name = 'cadastral' THEN pc.n::int
+              WHEN l.name = 'survey' THEN sc.n::int ELSE 0 END AS features
+FROM layer l
+LEFT JOIN (SELECT f.layer_id, count(*) AS n FROM layer_feature f GROUP BY f.layer_id) fc ON fc.layer_id = l.id
+CROSS JOIN (SELECT count(*) AS n FROM parcel) pc
+CROSS JOIN (SELECT count(*) AS n FROM survey_polygon) sc
+ORDER BY l.id

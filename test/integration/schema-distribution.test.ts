@@ -16,6 +16,18 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 
+/**
+ * Statements the textual check of rule 5 flags although no two large tables are joined there, each with why.
+ * Kept short and exact: a new statement is never covered by these.
+ */
+const NOT_A_JOIN: Record<string, string> = {
+  'server/polygons/queries.sql layers: parcel parcel is not joined on region_code': 'independent counts (uncorrelated aggregates), not joined to each other',
+  'server/polygons/queries.sql layers: survey_polygon survey_polygon is not joined on region_code': 'independent counts (uncorrelated aggregates), not joined to each other',
+  'server/polygons/queries.sql layers: layer_feature f is not joined on region_code': 'independent counts (uncorrelated aggregates), not joined to each other',
+  'server/reconcile/reconcile.sql summary_rows: layer_feature f is not joined on region_code':
+    'read alone in the village_code CTE, whose rows are joined on region_code (vf.region_code = v.region_code)',
+};
+
 /** Tables that carry region_code but stay small (one row per delivery): Citus reference tables. */
 const REFERENCE_TABLES: Record<string, string> = {
   import_batch: 'one row per imported file; referenced by every large table, replicated to every node',
@@ -104,10 +116,20 @@ describeEachDb('schema: ready for Citus with region_code as the distribution col
     const problems: string[] = [];
     for (const file of sqlFiles('server')) {
       for (const [name, sql] of statements(readFileSync(file, 'utf8'))) {
-        for (const miss of unjoinedLargeTables(sql, large)) problems.push(`${path.relative('.', file)} ${name}: ${miss}`);
+        for (const miss of unjoinedLargeTables(sql, large)) {
+          const where = `${path.relative('.', file)} ${name}: ${miss}`;
+          if (!(where in NOT_A_JOIN)) problems.push(where);
+        }
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('5″. an apostrophe in a comment does not hide the statements after it (it once hid four)', () => {
+    const text = "-- name: a\n-- PostGIS's estimator\nSELECT 1\n-- name: b\nSELECT * FROM survey_polygon p JOIN polygon_event e ON e.polygon_id = p.id\n-- the layer's index\n";
+    const found = statements(text);
+    expect(found.map(([n]) => n)).toEqual(['a', 'b']);
+    expect(unjoinedLargeTables(found[1][1], ['survey_polygon', 'polygon_event'])).toHaveLength(2);
   });
 
   it('5′. the statement check catches a join without region_code (checked on a made-up statement)', () => {
@@ -128,9 +150,9 @@ function sqlFiles(dir: string): string[] {
 
 /** Named statements (`-- name:` blocks), or the file's `;`-separated statements for migrations. */
 function statements(text: string): [string, string][] {
-  const code = text
-    .replace(/'(?:[^']|'')*'/g, "''") // literals may contain anything, including the word JOIN
-    .replace(/--[^\n]*/g, (c) => (/^--\s*name:/.test(c) ? c : ''));
+  // one left-to-right pass over literals and comments, whichever starts first: a literal may contain anything
+  // (the word JOIN, '--'), and a comment may contain an apostrophe ("PostGIS's") that must not open a literal
+  const code = text.replace(/'(?:[^']|'')*'|--[^\n]*/g, (m) => (m.startsWith("'") ? "''" : /^--\s*name:/.test(m) ? m : ''));
   const named = code.split(/^--\s*name:\s*/m);
   if (named.length > 1) return named.slice(1).map((b) => [b.split('\n')[0].trim(), b] as [string, string]);
   return code
