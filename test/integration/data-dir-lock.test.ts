@@ -6,34 +6,16 @@
  *
  * Embedded database only: the lock exists for PGlite (a PostgreSQL server serves many processes itself).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../server/db/pglite';
+import { START_TIMEOUT, startServer } from '../helpers/server-process';
 
-const START_TIMEOUT = 240_000;
 const FIXTURE = path.resolve('test/fixtures/deliveries/no-code-v1.geojson');
 
-function startServer(env: NodeJS.ProcessEnv): { child: ChildProcess; running: Promise<string>; exited: Promise<number | null>; output: () => string } {
-  const child = spawn('npm', ['start', '--ignore-scripts'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const running = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start in time:\n${out}`)), START_TIMEOUT);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /tuban is running: (http:\/\/\S+)/.exec(out);
-      if (m) (clearTimeout(timer), resolve(m[1]));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => (clearTimeout(timer), reject(new Error(`exited ${code}:\n${out}`))));
-  });
-  running.catch(() => undefined);
-  return { child, running, exited, output: () => out };
-}
 
 const ingest = (env: NodeJS.ProcessEnv) =>
   spawnSync('npx', ['tsx', 'scripts/ingest.ts', FIXTURE, '--layer', 'survey', '--survey', '2020', '--json'], {
