@@ -11,15 +11,16 @@ import { readSource } from './read';
 import type { IngestLimits, ReadFeature, ReadResult } from './types';
 import { resolveLayer, type CustomRole } from './layers';
 import { findField, numberValue, textValue } from './fields';
-import { bandWarnings, bandWidth, type BandReport } from './band';
+import { bandWarnings, bandWidth } from './band';
 import {
-  CodeTracker, codeCandidates, duplicateCodes, listCodes, SurveyYearTracker, surveyKeyWarnings, type CodeSource, type DuplicatePolicy,
-  type PassedOver, type SurveyKey,
+  CodeTracker, codeCandidates, duplicateCodes, listCodes, SurveyYearTracker, surveyKeyWarnings, type DuplicatePolicy,
+  type SurveyKey,
 } from './codes';
 import { toHexEwkb } from './wkb';
 import { ChunkBuilder } from './copy-text';
 import { demoAccountsAfterImport, forgetDemoSessions } from '../auth/users';
 import { warning, type Warning } from './warn';
+import type { CodeReport, ImportReport } from './import-report';
 
 const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'stage_create', 'stage_copy', 'stage_buffer_lines', 'stage_drop_not_polygonal', 'stage_repair', 'stage_drop_empty',
@@ -77,63 +78,7 @@ export interface ImportRequest {
 }
 
 
-/** What decided a survey's polygon codes (codes.ts), and what was done about missing and duplicated ones. */
-export interface CodeReport {
-  field: string | null;
-  source: CodeSource;
-  /** generic candidates not used, and why */
-  passed_over: PassedOver[];
-  /** stored records whose code was generated ('<survey>-<record>') */
-  generated: number;
-  duplicates: {
-    policy: DuplicatePolicy;
-    /** the same record twice (code, attributes, geometry): skipped as duplicate_record */
-    exact_records: number;
-    /** codes shared by different records */
-    values: number;
-    action: 'none' | 'kept_first' | 'suffixed';
-    examples: { code: string; records: number[] }[];
-  };
-  /** delivered records matched to stored polygons by overlap (generated codes on either side) */
-  matched_by_overlap: number;
-}
-
-export interface ImportReport {
-  batch_id: number;
-  duplicate: boolean;
-  layer: string;
-  survey: string | null;
-  /** where the survey key came from (survey layers) */
-  survey_key?: SurveyKey;
-  /** how the polygon codes were decided (survey layers) */
-  code?: CodeReport;
-  /** the band width of a frontage delivered as centrelines, and where it came from */
-  band?: BandReport;
-  file: { name: string; sha256: string; bytes: number };
-  /** the options that shape what is stored: the same file with other options is not a duplicate */
-  options?: Record<string, string | number>;
-  source_layer: string;
-  available_layers: string[];
-  crs: ReadResult['crs'];
-  encoding: ReadResult['encoding'];
-  fields: string[];
-  /** records read; every one is counted once in stored, repaired or skipped (read = stored + repaired + skipped.total) */
-  read: number;
-  /** stored as delivered */
-  stored: number;
-  /** stored after a geometry repair (ST_MakeValid) */
-  repaired: number;
-  skipped: { total: number; reasons: Record<string, number>; examples: { record: number; reason: string; code?: string }[] };
-  survey_changes?: { new: number; updated: number; geometry_changed: number; removed: number; matched_by_overlap: number };
-  replaced?: number;
-  reconcile?: ReconcileReport;
-  /** demo accounts this import disabled: it brought real data (issue 12 item 9) */
-  demo_accounts_disabled?: string[];
-  warnings: ReadResult['warnings'];
-  /** seconds per phase: read, check, clear, copy (incl. decoding + WKB, overlapped with the server), repair, index (survey) or analyze (parcels), merge, reconcile */
-  timings: Record<string, number>;
-  seconds: number;
-}
+export type { CodeReport, ImportReport } from './import-report';
 
 /** Which geometries a layer accepts. */
 function geometryMode(layer: string, role: string): 'polygon' | 'band' | 'any' {
