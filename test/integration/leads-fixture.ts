@@ -1,6 +1,7 @@
 /**
- * The OGC test town (ogc-fixture.ts: 东村/西村, parcels, a school, TB1…TB6, TB1 verified) served with the
- * public-report settings a test needs. Not a test file itself.
+ * A small town for the lead and public-report tests, imported like the OGC test town (ogc-fixture.ts
+ * importLayer): villages 东村/西村, one parcel, a school, survey polygons TB1…TB3 with TB3 verified, served
+ * with a temporary data directory for photos and the settings a test passes. Not a test file itself.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,12 +9,11 @@ import path from 'node:path';
 import type { Backend, TestDb } from '../helpers/db';
 import { freshDb } from '../helpers/db';
 import { startApp, type Client, type TestApp } from '../helpers/api';
-import { bytesOf, fc, rect, X0, Y0 } from '../helpers/fixtures';
+import { fc, rect, X0, Y0 } from '../helpers/fixtures';
 import { TEST_WORK_SRID } from '../helpers/snapshot';
-import { LIMITS } from '../helpers/ingest';
-import { importFile } from '../../server/ingest/import';
 import { decide, REGION } from './dashboard-fixture';
 
+import { importLayer } from './ogc-fixture';
 export { toLonLat } from './ogc-fixture';
 /** a JPEG with EXIF: Make 'tuban', Model 'fixture', time 2021-07-21 10:30 +08:00, GPS (test/fixtures/photos) */
 export const GPS_PHOTO = new Uint8Array(readFileSync(new URL('../fixtures/photos/gps.jpg', import.meta.url)));
@@ -31,8 +31,7 @@ export async function leadTown(backend: Backend, env: Record<string, string> = {
   // photos are written under the data directory: a temporary one, removed at close
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tuban-leads-'));
   const app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID), TUBAN_DATA_DIR: dataDir, ...env } });
-  const settings = { regionCode: REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
-  const run = (layer: string, data: unknown) => importFile(db, settings, { layer, bytes: bytesOf(data), fileName: `${layer}-2021.geojson` });
+  const run = importLayer(db);
   await run('village', fc([
     { geometry: rect(0, 0, 500, 500), properties: { 村名: '东村' } },
     { geometry: rect(500, 0, 500, 500), properties: { 村名: '西村' } },

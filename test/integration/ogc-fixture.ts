@@ -14,6 +14,12 @@ import { importFile } from '../../server/ingest/import';
 import { proj4ForEpsg } from '../../server/shapefile/prj';
 import { decide, REGION } from './dashboard-fixture';
 
+/** Imports one layer of a small test town as a GeoJSON delivery, through the real importer (and reconciliation). */
+export const importLayer = (db: TestDb) => {
+  const settings = { regionCode: REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
+  return (layer: string, data: unknown) => importFile(db, settings, { layer, bytes: bytesOf(data), fileName: `${layer}-2021.geojson` });
+};
+
 export const toLonLat = (x: number, y: number) => proj4(proj4ForEpsg(4523), 'EPSG:4326', [X0 + x, Y0 + y]) as [number, number];
 
 export interface OgcTown {
@@ -28,8 +34,7 @@ export interface OgcTown {
 export async function ogcTown(backend: Backend): Promise<OgcTown> {
   const db = await freshDb(backend);
   const app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: String(TEST_WORK_SRID) } });
-  const settings = { regionCode: REGION, workSrid: TEST_WORK_SRID, schoolDistanceM: 200, limits: LIMITS };
-  const run = (layer: string, data: unknown) => importFile(db, settings, { layer, bytes: bytesOf(data), fileName: `${layer}-2021.geojson` });
+  const run = importLayer(db);
   await run('village', fc([
     { geometry: rect(0, 0, 500, 500), properties: { 村名: '东村' } },
     { geometry: rect(500, 0, 500, 500), properties: { 村名: '西村' } },
