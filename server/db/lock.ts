@@ -17,6 +17,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unl
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { removeWhenDone } from './owned-file';
 
 export interface LockOwner {
   pid: number;
@@ -131,21 +132,8 @@ export function lockDataDir(dataDir: string, role: string): DataDirLock {
     } finally {
       closeSync(fd);
     }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      process.off('exit', release);
-      // only our own lock: never delete one a successor took over
-      if (readLockOwner(file)?.pid === process.pid) {
-        try {
-          unlinkSync(file);
-        } catch {
-          /* already gone */
-        }
-      }
-    };
-    process.on('exit', release);
+    // only our own lock: never delete one a successor took over
+    const release = removeWhenDone(file, () => readLockOwner(file)?.pid === process.pid);
     return { file, owner, release };
   }
   const held = readLockOwner(file);

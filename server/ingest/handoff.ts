@@ -15,7 +15,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import express from 'express';
@@ -24,6 +24,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { errorHandler, toAppError } from '../http/errors';
 import { ImportFields, importOptions } from '../routes/imports';
+import { removeWhenDone } from '../db/owned-file';
 import { importFile, type ImportReport, type ImportRequest } from './import';
 
 export interface HandoffInfo {
@@ -129,19 +130,6 @@ export async function startHandoff(ctx: AppContext, pgliteDir: string): Promise<
   writeFileSync(tmp, JSON.stringify({ pid: process.pid, port, token } satisfies HandoffInfo) + '\n', { mode: 0o600 });
   chmodSync(tmp, 0o600); // the umask cannot widen it, but an existing tmp file would keep its old mode
   renameSync(tmp, file);
-  let removed = false;
-  const remove = () => {
-    if (removed) return;
-    removed = true;
-    process.off('exit', remove);
-    if (readHandoff(file)?.pid === process.pid) {
-      try {
-        unlinkSync(file);
-      } catch {
-        /* already gone */
-      }
-    }
-  };
-  process.on('exit', remove);
+  const remove = removeWhenDone(file, () => readHandoff(file)?.pid === process.pid);
   return { server, file, close: remove };
 }
