@@ -56,6 +56,12 @@ export function createApp(o: AppOptions) {
       if (!fastTiles(req, res)) next();
     });
   }
+  // read your writes on the map: while a write request is in flight, tile versions come from the database
+  // (tiles/epochs.ts); 'close' follows 'finish' and also comes when the client gave up
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') res.once('close', tiles.localWrite());
+    next();
+  });
   app.use(
     pinoHttp({
       logger: o.log,

@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
-import type { Db, Queryable, QueryResult } from './types';
+import type { Db, Queryable, QueryResult, Subscriber } from './types';
 import { INT8_OID, NUMERIC_OID, toNumber } from './pg-types';
 import { lockDataDir } from './lock';
 
@@ -77,6 +77,15 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { pglit
     query: base.query,
     copyFrom: base.copyFrom,
     tx: <T>(fn: (q: Queryable) => Promise<T>) => pglite.transaction((t) => fn(wrap(t))),
+    // in-process: notifications arrive after the statement that committed them, and never go missing
+    async listen(channel: string, s: Subscriber) {
+      const unlisten = await pglite.listen(channel, (payload) => s.notify(payload));
+      s.live(true);
+      return () => {
+        s.live(false);
+        void unlisten().catch(() => undefined);
+      };
+    },
     close: async () => {
       try {
         await pglite.close();

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Db, QueryOptions, Queryable, QueryResult, TxOptions } from './types';
 import { DatabaseUnavailableError, unavailableReason } from './unavailable';
 import { INT8_OID, NUMERIC_OID, toNumber } from './pg-types';
+import { PgListener } from './pg-listener';
 
 pg.types.setTypeParser(INT8_OID, toNumber);
 pg.types.setTypeParser(NUMERIC_OID, toNumber);
@@ -114,6 +115,12 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     opts.onConnectionError?.(e);
   });
   const base = wrap(pool, queryTimeoutMs);
+  const listener = new PgListener({
+    connectionString: opts.url,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+  });
   // the MVT probe needs PostGIS; on a brand-new database the extension comes with the first migration,
   // so create it here already (IF NOT EXISTS needs no privilege when it exists)
   await pool.query('CREATE EXTENSION IF NOT EXISTS postgis');
@@ -162,6 +169,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
         client.release(broken);
       }
     },
-    close: () => pool.end(),
+    listen: (channel, subscriber) => listener.listen(channel, subscriber),
+    close: async () => {
+      await listener.close();
+      await pool.end();
+    },
   };
 }

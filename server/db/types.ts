@@ -45,5 +45,17 @@ export interface Db extends Queryable {
   readonly hasMvt: boolean;
   /** Runs fn in one transaction; rolls back if it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions): Promise<T>;
+  /**
+   * LISTEN on a channel: `notify` gets every payload NOTIFY sends to it after commit, `live` says whether
+   * notifications can be relied on (false while the listening connection is down: a caller that caches on
+   * the strength of notifications must stop trusting its cache then; true again after it reconnected, when
+   * anything missed in between must be assumed changed). Returns the unsubscribe. Closed with the database.
+   */
+  listen(channel: string, subscriber: Subscriber): Promise<() => void>;
   close(): Promise<void>;
+}
+
+export interface Subscriber {
+  notify(payload: string): void;
+  live(up: boolean): void;
 }

@@ -6,6 +6,7 @@ import { buildCatalog, workCrsBox, WORLD_BOX, type Catalog, type LayerRow, type 
 import { encoderFor, featureCount, type TileEncoder } from './encoder';
 import { TileCache } from './cache';
 import { META } from './queries';
+import { EpochCache, type Epochs } from './epochs';
 import { BUFFER, intersectBox, isValidTile, pixelGroundMetres, tileLonLatBounds, type TileCoord } from './tile-math';
 
 /** Bump when the content of tiles changes for the same data (columns, encoding): old ETags must not match. */
@@ -45,13 +46,13 @@ export interface TileServiceOptions {
   cache?: TileCache;
 }
 
-type Epochs = Record<string, number>;
 
 /**
  * Vector tiles for every layer of the catalog, with ETags that change the moment the data does.
- * Per request: one tiny query for the data versions (tile_epoch), then — unless the client's copy is still
- * current (304) — the tile query itself. The version is read BEFORE the tile, so a tile is never labelled
- * newer than its data (see migration 004).
+ * Per request: the data versions (tile_epoch; from memory while notifications vouch for them, else one tiny
+ * query: tiles/epochs.ts), then — unless the client's copy is still current (304) or the tile is cached —
+ * the tile query itself. The version is read BEFORE the tile, so a tile is never labelled newer than its
+ * data (see migration 004).
  */
 export class TileService {
   readonly encoder: TileEncoder;
@@ -62,16 +63,27 @@ export class TileService {
   private extents = new Map<string, { epoch: number; bounds: LonLatBox | undefined }>();
 
   readonly cache?: TileCache;
+  private readonly versions: EpochCache;
 
   constructor(private readonly o: TileServiceOptions) {
     this.encoder = o.encoder ?? encoderFor(o.db.hasMvt);
     this.cache = o.cache;
+    this.versions = new EpochCache(o.db, async () => {
+      const r = await this.o.db.query<{ key: string; n: number }>(META.epochs, [], { prepare: true });
+      return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
+    });
   }
 
-  private async epochs(): Promise<Epochs> {
-    // prepared: with the cache, this is the only query a repeat tile makes
-    const r = await this.o.db.query<{ key: string; n: number }>(META.epochs, [], { prepare: true });
-    return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
+  /**
+   * A write request of this process begins (app.ts, every method but GET/HEAD/OPTIONS): until its answer is
+   * out, versions are read from the database, so the writer's next tile shows its write.
+   */
+  localWrite(): () => void {
+    return this.versions.localWrite();
+  }
+
+  private epochs(): Promise<Epochs> {
+    return this.versions.get();
   }
 
   /** The catalog as of `epochs.layer`; reloaded when the layer table changed. */

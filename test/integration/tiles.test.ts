@@ -13,6 +13,7 @@ import { lonLatToTile, tileLonLatBounds, type TileCoord } from '../../server/til
 import { workCrsBox } from '../../server/tiles/catalog';
 import { TileCache, tileCacheOf } from '../../server/tiles/cache';
 import { randomUUID } from 'node:crypto';
+import type { Db } from '../../server/db/types';
 
 /**
  * Vector tiles through the HTTP endpoint on both backends (PGlite: JS encoder; PostgreSQL: ST_AsMVT), and
@@ -210,7 +211,10 @@ describeEachDb('vector tiles', (backend) => {
     expect(again.etag).toBe(first.etag);
     expect(again.body.byteLength).toBe(0);
 
+    // a write by another connection, as another process's would be: seen once its NOTIFY arrives (tiles/epochs.ts;
+    // a write through this app is seen on the very next tile: 'shows every decision on the tile asked for right after it')
     await db.query(`UPDATE survey_polygon SET status = 'verified', version = version + 1 WHERE code = 'TB1'`);
+    await expect.poll(async () => (await getTile(app, analyst, p, { 'if-none-match': first.etag! })).status, { timeout: 3000, interval: 10 }).toBe(200);
     const after = await getTile(app, analyst, p, { 'if-none-match': first.etag! });
     expect(after.status).toBe(200);
     expect(after.etag).not.toBe(first.etag);
@@ -260,6 +264,64 @@ describeEachDb('vector tiles', (backend) => {
     expect(back.status, back.text).toBe(200);
     expect(byCode(features((await getTile(app, analyst, p)).body, 'survey')).get('TB1')!.properties.status).toBe('pending');
   });
+
+  it('keeps the data versions in memory while notifications vouch for them: a repeat tile makes no query', async () => {
+    let queries = 0;
+    const counting: Db = {
+      kind: db.kind, hasMvt: db.hasMvt, copyFrom: db.copyFrom, tx: db.tx, listen: db.listen, close: async () => undefined,
+      query: (sql, params, o) => {
+        queries++;
+        return db.query(sql, params, o);
+      },
+    };
+    const svc = new TileService({ db: counting, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache: new TileCache(1 << 24) });
+    const req = { layer: 'survey', tile: t16 };
+    const queriesOf = async () => {
+      const n = queries;
+      const out = await svc.tile(req);
+      return { n: queries - n, etag: out.etag };
+    };
+    // once LISTEN is up, a repeat tile is answered from memory alone
+    await expect.poll(async () => (await queriesOf()).n, { timeout: 5000 }).toBe(0);
+    const before = (await queriesOf()).etag;
+    // a write by another connection (not through this app): its NOTIFY makes the versions be read again
+    // (well before the 5 s a remembered value may live)
+    await db.query(`UPDATE survey_polygon SET priority = priority WHERE code = 'TB2'`);
+    await expect.poll(async () => (await queriesOf()).etag, { timeout: 3000, interval: 20 }).not.toBe(before);
+    await expect.poll(async () => (await queriesOf()).n, { timeout: 5000 }).toBe(0);
+  });
+
+  it('shows every decision on the tile asked for right after it (read your writes, twenty in a row)', async () => {
+    const p = path('survey', t16);
+    const tb2 = (await db.query<{ id: number; version: number }>(`SELECT id, version FROM survey_polygon WHERE code = 'TB2'`)).rows[0];
+    let version = tb2.version;
+    for (let i = 0; i < 20; i++) {
+      const verify = i % 2 === 0;
+      const d = await analyst.post(`/api/polygons/${tb2.id}/decisions`,
+        verify ? { action: 'verify', version, request_id: randomUUID() } : { action: 'reopen', version, note: '测试', request_id: randomUUID() });
+      expect(d.status, d.text).toBe(200);
+      version++;
+      const status = byCode(features((await getTile(app, analyst, p)).body, 'survey')).get('TB2')!.properties.status;
+      expect(status, `round ${i}`).toBe(verify ? 'verified' : 'pending');
+    }
+  });
+
+  if (backend === 'postgres') {
+    it('listens again after its connection is killed, and meanwhile reads the versions every time', async () => {
+      const svc = new TileService({ db, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache: new TileCache(1 << 24) });
+      const req = { layer: 'survey', tile: t16 };
+      await svc.tile(req);
+      const listeners = async () => (await db.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`)).rows.map((r) => r.pid);
+      await expect.poll(listeners, { timeout: 5000 }).not.toEqual([]);
+      const old = await listeners();
+      await db.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid`, [old]);
+      await expect.poll(async () => (await listeners()).some((p) => !old.includes(p)), { timeout: 10_000 }).toBe(true);
+      const before = (await svc.tile(req)).etag;
+      await db.query(`UPDATE survey_polygon SET priority = priority WHERE code = 'TB2'`);
+      await expect.poll(async () => (await svc.tile(req)).etag, { timeout: 3000, interval: 20 }).not.toBe(before);
+    });
+  }
 
   it('never hands one village scope the cached tile of another', async () => {
     const westOnly = await app.as('field', { villages: ['西村'] });
