@@ -164,8 +164,22 @@ async function readFromZip(input: Uint8Array | { path: string }, opts: ReadOptio
     const layer = chooseLayer(layers, opts, paths);
     const availableLayers = layers.map((l) => l.name);
     if (layer.kind === 'geojson') {
+      const name = baseName(layer.path);
+      if (opts.scratchDir) {
+        // inflated to the scratch folder and read one feature at a time, like a GeoJSON upload (issue 11 item 6)
+        const dest = path.join(opts.scratchDir, 'layer.geojson');
+        await zip.extract(layer.path, dest);
+        const src = fileSource(dest);
+        sources.push(src);
+        const streamed = readGeoJsonStream(src, name, opts);
+        if (streamed) return { ...streamed, availableLayers, close: () => src.close() };
+        src.close();
+        sources.length = 0;
+        // not a UTF-8 FeatureCollection (UTF-16, GBK, a single Feature): read whole, bounded by the zip's caps
+        return { ...readGeoJson(new Uint8Array(await readFile(dest)), name, opts), availableLayers };
+      }
       const bytes = await zip.read(layer.path);
-      return { ...readGeoJson(bytes, baseName(layer.path), opts), availableLayers };
+      return { ...readGeoJson(bytes, name, opts), availableLayers };
     }
     const name = baseName(layer.path);
     if (!layer.files.dbf) throw dbfMissing(name); // before inflating a possibly large .shp

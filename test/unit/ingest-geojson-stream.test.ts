@@ -13,6 +13,7 @@ import { readGeoJsonStream } from '../../server/ingest/geojson-stream';
 import { fileSource, memorySource } from '../../server/ingest/bytes';
 import type { ReadResult } from '../../server/ingest/types';
 import { opts } from '../helpers/ingest';
+import { zipSync } from 'fflate';
 
 const FIXTURES = ['bad', 'deliveries', 'readers'].flatMap((d) =>
   readdirSync(path.resolve('test/fixtures', d))
@@ -73,6 +74,32 @@ describe('GeoJSON read from its file, a feature at a time', () => {
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tuban-gj-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a GeoJSON inside a zip from the scratch folder a feature at a time, the same as from its bytes', async () => {
+    let n = 0;
+    for (const file of FIXTURES) {
+      const name = path.basename(file);
+      const zipPath = path.join(dir, `${name}.zip`);
+      writeFileSync(zipPath, zipSync({ [name]: new Uint8Array(readFileSync(file)) }));
+      const scratchDir = mkdtempSync(path.join(dir, 'scratch-'));
+      const o = (withScratch: boolean) =>
+        opts({ fileName: `${name}.zip`, accept: { geometry: 'any', layer: 'test' }, ...(withScratch ? { scratchDir } : {}) });
+      const whole = await outcome(readSource(new Uint8Array(readFileSync(zipPath)), o(false)));
+      const fromDisk = await outcome(readSource({ path: zipPath }, o(true)));
+      if ('refused' in whole) expect(fromDisk, name).toMatchObject({ refused: whole.refused });
+      else expect(fromDisk, name).toEqual(whole);
+      // the streamed path was taken: the entry was inflated to the scratch folder and the result holds it open
+      if (!('refused' in whole) && whole.encoding === 'utf-8') {
+        const second = mkdtempSync(path.join(dir, 'scratch-'));
+        const r = await readSource({ path: zipPath }, { ...o(true), scratchDir: second });
+        expect(readdirSync(second), name).toContain('layer.geojson');
+        expect(r.close, name).toBeTypeOf('function');
+        r.close?.();
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThanOrEqual(10);
+  });
   it('reads a collection larger than the window, with features straddling window edges', () => {
     const features = Array.from({ length: 30_000 }, (_, i) => ({
       type: 'Feature', properties: { code: `T${i}`, note: '吉安镇 "quoted" \\ back', n: i },
