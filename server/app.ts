@@ -13,6 +13,7 @@ import { importRoutes } from './routes/imports';
 import { healthRoutes } from './routes/health';
 import { tileFastPath, tileRoutes, tileServiceFor } from './routes/tiles';
 import type { TileService } from './tiles/service';
+import { epochsOf } from './tiles/epochs';
 import { authRoutes } from './routes/auth';
 import { queueCountRoutes } from './routes/queue-counts';
 import { webRoutes } from './routes/web';
@@ -56,10 +57,10 @@ export function createApp(o: AppOptions) {
       if (!fastTiles(req, res)) next();
     });
   }
-  // read your writes on the map: while a write request is in flight, tile versions come from the database
-  // (tiles/epochs.ts); 'close' follows 'finish' and also comes when the client gave up
+  // read your writes on the map: while a write request is in flight, data versions (tiles, OGC catalog) come
+  // from the database (tiles/epochs.ts); 'close' follows 'finish' and also comes when the client gave up
   app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') res.once('close', tiles.localWrite());
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') res.once('close', epochsOf(ctx.db).localWrite());
     next();
   });
   app.use(

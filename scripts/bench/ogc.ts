@@ -9,7 +9,8 @@
  * imported into a fresh database `tuban_bench_ogc` with the real ingest. Auth as the README tells a GIS
  * user: a bearer token in GDAL_HTTP_HEADERS.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -55,9 +56,16 @@ async function freshDatabase(name: string): Promise<string> {
   return u.toString();
 }
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * Runs a command and times it. Asynchronous on purpose: the OAPIF server is this very process, and a
+ * synchronous child (execFileSync) would block the event loop that has to answer its requests — the cause of
+ * the "> 9 min, not finished" of the first run of this script (2026-12-05).
+ */
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const t = performance.now();
-  execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${cmd} exited with ${code}`);
   return performance.now() - t;
 }
 
@@ -92,9 +100,9 @@ async function main() {
   const oapif: number[] = [];
   for (let i = 0; i < runs; i++) {
     // both to FlatGeobuf in CRS84, the same fields: only the source differs
-    ref.push(timed('ogr2ogr', ['-f', 'FlatGeobuf', path.join(out, `ref-${i}.fgb`), pgSource, '-t_srs', 'OGC:CRS84', '-nln', 'parcels',
+    ref.push(await timed('ogr2ogr', ['-f', 'FlatGeobuf', path.join(out, `ref-${i}.fgb`), pgSource, '-t_srs', 'OGC:CRS84', '-nln', 'parcels',
       '-sql', 'SELECT id, parcel_code, holder, land_use, approved_area, round(area_m2::numeric, 2) AS area_m2, geom FROM parcel ORDER BY id']));
-    oapif.push(timed('ogr2ogr', ['-f', 'FlatGeobuf', path.join(out, `oapif-${i}.fgb`), `OAPIF:${base}/ogc`, 'parcels'],
+    oapif.push(await timed('ogr2ogr', ['-f', 'FlatGeobuf', path.join(out, `oapif-${i}.fgb`), `OAPIF:${base}/ogc`, 'parcels'],
       { ...process.env, GDAL_HTTP_HEADERS: `Authorization: Bearer ${token}` }));
     const got = execFileSync('ogrinfo', ['-ro', '-so', '-al', path.join(out, `oapif-${i}.fgb`)], { encoding: 'utf8' }).match(/Feature Count: (\d+)/)?.[1];
     process.stderr.write(`run ${i + 1}/${runs}: ogr2ogr PG: ${secs(ref[i])} s, ogr2ogr OAPIF: ${secs(oapif[i])} s (${got} features)\n`);

@@ -1,7 +1,9 @@
 /**
  * A short-lived, in-process memory of session lookups, used ONLY for read-only map data (GET/HEAD under
- * /tiles and /map-files): one map view fetches dozens of tiles in a second, and the session query was the
- * largest fixed cost of a small tile (a round trip plus planning, 1–2 ms on a 1–4 ms tile).
+ * /tiles, /map-files and /ogc): one map view fetches dozens of tiles in a second, and the session query was
+ * the largest fixed cost of a small tile (a round trip plus planning, 1–2 ms on a 1–4 ms tile); a GIS
+ * client pages an OGC collection in tens of thousands of small requests (GDAL 3.6 asks for 10 features a
+ * page), where it was one of three round trips per page.
  *
  * Security bound — what a revoked session can still do, and for how long:
  *   - Revoked in THIS process (logout, an admin disabling the account or changing its role/villages, a
@@ -9,7 +11,7 @@
  *     The entries of that token / user are dropped when the change commits, and a lookup that was already
  *     in flight when it happened is not remembered (generation counter below).
  *   - Revoked elsewhere (`npm run users -- disable` in another process, a second server process, SQL by
- *     hand, a session expiring): it can keep reading map tiles for at most SESSION_CACHE_MS after this
+ *     hand, a session expiring): it can keep reading map tiles and OGC features for at most SESSION_CACHE_MS after this
  *     process last looked it up in the database. Every other request (the API, writes, /api/auth/me, the
  *     page) always asks the database, so such a session can change nothing and read no API data.
  *   - An entry never outlives the session's own expires_at.
@@ -39,7 +41,7 @@ const entries = new Map<string, Entry>();
 let generation = 0;
 
 /** Read-only map data: the only requests served from remembered lookups. */
-export const CACHEABLE_PATH = /^\/(tiles|map-files)(\/|$)/;
+export const CACHEABLE_PATH = /^\/(tiles|map-files|ogc)(\/|$)/;
 
 export const sessionGeneration = () => generation;
 

@@ -88,7 +88,7 @@ const MUST_CHANGE_GATED = /^\/(api|tiles|ogc|reports|map-files)(\/|$)/i;
  * Middleware that sets req.principal from the session, or leaves it unset (anonymous: guarded routes
  * answer 401). An unknown or expired cookie is cleared.
  *
- * Map tiles (GET/HEAD under /tiles, /map-files) may be answered from a lookup made in the last
+ * Map data (GET/HEAD under /tiles, /map-files, /ogc) may be answered from a lookup made in the last
  * SESSION_CACHE_MS (session-cache.ts: what that means for a revoked session); everything else asks the
  * database every time.
  */

@@ -9,6 +9,7 @@ import type { Db } from '../db/types';
 import { sqlSet } from '../db/sql-file';
 import { AppError } from '../errors';
 import { buildCatalog, workCrsBox, type LonLatBox, type TileLayer } from '../tiles/catalog';
+import { epochsOf, type EpochCache } from '../tiles/epochs';
 import { filterWhere, shiftParams } from '../dashboard/filters';
 import { geomSql, servedCrs, type ServedCrs } from './crs';
 
@@ -76,13 +77,22 @@ const fragment = (sql: string, first: number) =>
 
 export class OgcService {
   private box?: Promise<LonLatBox>;
+  /** the catalog as of a version of the layer table: a GIS client pages in thousands of requests, each asked it */
+  private catalog?: { epoch: number; layers: TileLayer[] };
+  private readonly versions: EpochCache;
 
-  constructor(private readonly o: { db: Db; regionCode: string; workSrid: number }) {}
+  constructor(private readonly o: { db: Db; regionCode: string; workSrid: number }) {
+    this.versions = epochsOf(o.db);
+  }
 
   /** Collections: survey, parcels, then every reference layer, named as the tile layers are. */
   async collections(): Promise<TileLayer[]> {
+    const epoch = (await this.versions.get()).layer ?? 0;
+    if (this.catalog?.epoch === epoch) return this.catalog.layers;
     const rows = (await this.o.db.query<{ id: number; name: string; builtin: boolean; role: string; title_zh: string; title_en: string }>(SQL.layers)).rows;
-    return buildCatalog(rows).layers;
+    const layers = buildCatalog(rows).layers;
+    this.catalog = { epoch, layers };
+    return layers;
   }
 
   async collection(id: string): Promise<TileLayer> {
@@ -165,7 +175,8 @@ export class OgcService {
     const page = SQL[`${c.kind}_items`].replace('/*filter*/', shiftParams(w.sql, 3)).replace('/*geom*/', geomSql(crs, this.o.workSrid));
     const [m, p] = await Promise.all([
       q.count ? this.o.db.query<{ n: number }>(count, w.params) : undefined,
-      this.o.db.query<{ features: string; n: number; last: string | number | null; more: boolean }>(page, [q.limit, q.after, crs.decimals, ...w.params]),
+      // prepared: a GIS client sends the same statement for every page (the filters give a few texts at most)
+      this.o.db.query<{ features: string; n: number; last: string | number | null; more: boolean }>(page, [q.limit, q.after, crs.decimals, ...w.params], { prepare: true }),
     ]);
     const r = p.rows[0];
     return { features: r.features, returned: r.n, matched: m?.rows[0].n, next: r.more && r.last !== null ? Number(r.last) : undefined };

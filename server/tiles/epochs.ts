@@ -1,4 +1,5 @@
 import type { Db } from '../db/types';
+import { META } from './queries';
 
 export type Epochs = Record<string, number>;
 
@@ -79,4 +80,23 @@ export class EpochCache {
     this.generation++;
     this.value = undefined;
   }
+}
+
+const perDb = new WeakMap<Db, EpochCache>();
+
+/**
+ * The one EpochCache of a database, shared by everything in this process that keys on the data versions
+ * (tiles, the OGC catalog), so one write guard (app.ts) and one LISTEN serve them all.
+ */
+export function epochsOf(db: Db): EpochCache {
+  let c = perDb.get(db);
+  if (!c) {
+    c = new EpochCache(db, async () => {
+      // prepared: with the caches, often the only query a repeat request makes
+      const r = await db.query<{ key: string; n: number }>(META.epochs, [], { prepare: true });
+      return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
+    });
+    perDb.set(db, c);
+  }
+  return c;
 }

@@ -6,7 +6,7 @@ import { buildCatalog, workCrsBox, WORLD_BOX, type Catalog, type LayerRow, type 
 import { encoderFor, featureCount, type TileEncoder } from './encoder';
 import { TileCache } from './cache';
 import { META } from './queries';
-import { EpochCache, type Epochs } from './epochs';
+import { epochsOf, type EpochCache, type Epochs } from './epochs';
 import { BUFFER, intersectBox, isValidTile, pixelGroundMetres, tileLonLatBounds, type TileCoord } from './tile-math';
 
 /** Bump when the content of tiles changes for the same data (columns, encoding): old ETags must not match. */
@@ -68,18 +68,7 @@ export class TileService {
   constructor(private readonly o: TileServiceOptions) {
     this.encoder = o.encoder ?? encoderFor(o.db.hasMvt);
     this.cache = o.cache;
-    this.versions = new EpochCache(o.db, async () => {
-      const r = await this.o.db.query<{ key: string; n: number }>(META.epochs, [], { prepare: true });
-      return Object.fromEntries(r.rows.map((x) => [x.key, Number(x.n)]));
-    });
-  }
-
-  /**
-   * A write request of this process begins (app.ts, every method but GET/HEAD/OPTIONS): until its answer is
-   * out, versions are read from the database, so the writer's next tile shows its write.
-   */
-  localWrite(): () => void {
-    return this.versions.localWrite();
+    this.versions = epochsOf(o.db);
   }
 
   private epochs(): Promise<Epochs> {

@@ -52,6 +52,17 @@ describeEachDb('session cache (map tiles)', (backend) => {
     expect((await u.get(TILE)).status).toBe(401);
   });
 
+  it('serves OGC reads from a remembered lookup too (a GIS client pages in thousands of requests), within the same bound', async () => {
+    const u = await app.as('reviewer');
+    const OGC = '/ogc/collections/parcels/items?limit=1';
+    expect((await u.get(OGC)).status).toBe(200);
+    await db.query('DELETE FROM user_session WHERE user_id = $1', [u.user.id]);
+    const t0 = Date.now();
+    expect((await u.get(OGC)).status).toBe(200); // remembered: no database round trip for the session
+    await sleep(Math.max(0, SESSION_CACHE_MS + 100 - (Date.now() - t0)));
+    expect((await u.get(OGC)).status).toBe(401);
+  });
+
   it('logout ends tile access at once', async () => {
     const u = await app.as('analyst');
     const c = await app.login(u.user.username, u.password, fromIp());
