@@ -206,7 +206,7 @@ const LAYERS: LayerDef[] = [
 // ---------------------------------------------------------------------------------------------
 // scales
 
-interface ScalePlan {
+export interface ScalePlan {
   towns: TownSpec[];
 }
 
@@ -215,7 +215,8 @@ function gkCentre(): { x: number; y: number } {
   return { x, y };
 }
 
-function planScale(scale: SampleScale, rng: Rng): ScalePlan {
+/** The towns of a scale; `generateSampleImagery` rebuilds the same towns from the same seed through it. */
+export function planScale(scale: SampleScale, rng: Rng): ScalePlan {
   const c = gkCentre();
   const r = rng.fork('plan');
   const base = (index: number, count = TOWNS.length): Pick<TownSpec, 'index' | 'name' | 'code9' | 'avenueName' | 'gapCode' | 'bandWidth' | 'roadWidth'> => {
