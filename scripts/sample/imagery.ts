@@ -9,7 +9,7 @@
  *   plus a few new roofs that are in no survey record (`unsurveyed` in imagery.json), so an analyst
  *   has something the survey missed; and a slightly different radiometry, as two acquisitions have.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Polygon, Position } from 'geojson';
 import { writeGeoTiffRgb } from './geotiff-write';
@@ -78,6 +78,12 @@ export const NEW_ROOFS: readonly (readonly [number, number, number])[] = [
   [198, 194, 186], // fresh concrete
   [196, 112, 66], // orange tile
 ];
+
+/**
+ * The after image's radiometry, applied to every pixel: another acquisition, a little warmer and greener
+ * (v → v·gain + add per band, clamped).
+ */
+export const AFTER_TINT = { gain: [1.03, 1.04, 0.98], add: [1, 1, 0] } as const;
 
 const DESCRIPTION = (epoch: ImageryEpoch, date: string, seed: number, scale: SampleScale) =>
   `合成数据 SYNTHETIC imagery (合成影像), not a real image of any place: tuban sample town ${scale}, seed ${seed}, ` +
@@ -423,9 +429,8 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
     drawRoof(ring, ra.pick(NEW_ROOFS), ra.range(4, 9), ra.chance(0.5));
     info.unsurveyed.push({ x: round2(cx), y: round2(cy), area: round2(w * l) });
   }
-  // another acquisition: a little warmer and greener than the before image
   const lut = (gain: number, add: number) => Uint8ClampedArray.from({ length: 256 }, (_, v) => v * gain + add);
-  const [lr, lg, lb] = [lut(1.03, 1), lut(1.04, 1), lut(0.98, 0)];
+  const [lr, lg, lb] = [0, 1, 2].map((b) => lut(AFTER_TINT.gain[b], AFTER_TINT.add[b]));
   for (let o = 0; o < rgb.length; o += 3) {
     rgb[o] = lr[rgb[o]];
     rgb[o + 1] = lg[rgb[o + 1]];
@@ -472,6 +477,15 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
   void tAfter;
   writeFileSync(join(opts.out, 'imagery.json'), JSON.stringify(info, null, 2) + '\n');
   return info;
+}
+
+/** The imagery.json of a sample directory, or null when its imagery has not been rendered. */
+export function readSampleImagery(dir: string): SampleImageryInfo | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'imagery.json'), 'utf8')) as SampleImageryInfo;
+  } catch {
+    return null;
+  }
 }
 
 /** The image dates: the 前时相 / 后时相 most survey records carry, so the imagery and the records agree. */
