@@ -367,7 +367,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
 
   // --- before ---------------------------------------------------------------------------------
   const dates = epochDates(survey);
-  const tRender = Date.now();
   const info: SampleImageryInfo = {
     generator: 'tuban scripts/sample/imagery.ts',
     synthetic: true,
@@ -403,7 +402,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
     info.epochs.push({ epoch, file: IMAGERY_FILES[epoch], date: dates[epoch], bytes });
   };
   await write('before');
-  const tAfter = Date.now();
 
   // --- after: the survey's changes, then what the survey missed ---------------------------------
   const ra = r.fork('after');
@@ -473,8 +471,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
   }
 
   info.millis = { render: Date.now() - t0 - writeMs, write: writeMs, total: Date.now() - t0 };
-  void tRender;
-  void tAfter;
   writeFileSync(join(opts.out, 'imagery.json'), JSON.stringify(info, null, 2) + '\n');
   return info;
 }
