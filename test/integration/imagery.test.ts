@@ -180,6 +180,17 @@ describeEachDb('imagery: import, tiles, map config, chips', (backend) => {
     expect(a.bounds).toHaveLength(4);
   });
 
+  it('map config: an epoch configured by URL wins over its imported imagery; the other epoch still shows its import', async () => {
+    const configured = await startApp(db, { env: { TUBAN_DATA_DIR: dataDir, TUBAN_IMAGERY_AFTER_URL: 'https://tiles.example.org/after/{z}/{x}/{y}.jpg' } });
+    try {
+      const r = await (await configured.as('reviewer')).get('/api/config/map');
+      expect(r.body.imagery.after).toEqual({ kind: 'xyz', tiles: ['https://tiles.example.org/after/{z}/{x}/{y}.jpg'], scheme: 'xyz' });
+      expect(r.body.imagery.before).toBeNull();
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('chips: a 320 × 240 WebP around the polygon, outline drawn, cached by ETag; the field link of the polygon gets it too', async () => {
     const res = await raw(`/api/polygons/${polygon}/chips/after`);
     expect(res.status).toBe(200);
