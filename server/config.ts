@@ -32,6 +32,8 @@ const EnvSchema = z.object({
   TUBAN_MAX_ENTRY_MB: z.coerce.number().positive().default(2048),
   /** load the synthetic sample town into an empty database on start */
   TUBAN_SAMPLE: z.enum(['auto', 'off']).default('auto'),
+  /** with the sample town, its synthetic imagery (rendered and imported in the background after start) */
+  TUBAN_SAMPLE_IMAGERY: z.enum(['auto', 'off']).default('auto'),
   /** per-statement timeout for request queries (ms); imports run without it */
   TUBAN_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
   /** PostgreSQL: a connection (or a free one from the pool) not had within this long → 503 database_unavailable */
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** uploads (uploads/) and zips being imported (import-*) live here while a request runs, then are removed */
     tmpDir: path.join(dataDir, 'tmp'),
     sample: e.TUBAN_SAMPLE,
+    sampleImagery: e.TUBAN_SAMPLE_IMAGERY,
     statementTimeoutMs: e.TUBAN_STATEMENT_TIMEOUT_MS,
     dbPoolMax: e.TUBAN_DB_POOL_MAX,
     tileCacheBytes: Math.floor(e.TUBAN_TILE_CACHE_MB * 1024 * 1024),

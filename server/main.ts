@@ -91,7 +91,7 @@ async function main() {
   process.stdout.write(`\ntuban is running: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/\n`);
 
   // the sample town's synthetic imagery: in the background, a minute or two (sample.ts says why)
-  if (config.sample === 'auto') {
+  if (config.sample === 'auto' && config.sampleImagery === 'auto') {
     void loadSampleImagery(owner ?? db, config, config.sampleDir, log)
       .catch((e) => log.warn({ err: e }, 'the sample imagery was not imported (again at the next start) / 示例影像未导入（下次启动时重试）'));
   }

@@ -42,7 +42,7 @@ describe('the CLI beside a running server [pglite]', () => {
     pgDir = path.join(dataDir, 'pglite');
     // the server's first start imports what it finds in data/sample: the tiny town, not the full one
     generateSample({ out: path.join(dataDir, 'sample'), scale: 'tiny', seed: 42 });
-    Object.assign(env, process.env, { TUBAN_DATA_DIR: dataDir, TUBAN_WEB_DIR: web, TUBAN_SAMPLE: 'auto', PORT: '0', HOST: '127.0.0.1' });
+    Object.assign(env, process.env, { TUBAN_DATA_DIR: dataDir, TUBAN_WEB_DIR: web, TUBAN_SAMPLE: 'auto', TUBAN_SAMPLE_IMAGERY: 'off', PORT: '0', HOST: '127.0.0.1' });
     delete env.DATABASE_URL;
     delete env.LOG_LEVEL;
   });
