@@ -15,6 +15,8 @@ import { isoInstant } from '../http/schemas';
 import { AppError } from '../errors';
 import { EVIDENCE_MAX_BYTES, storeEvidence } from '../field/evidence';
 import { CATEGORY_CODES, REPORT_CATEGORIES } from '../leads/reports';
+import { fieldCsp, fieldDirOf, sendShell } from '../field/pages';
+import { parseMapSource } from './web';
 import { getPatrol, listPatrols, recordFinding, savePatrol, villageNames } from '../patrol/patrol';
 
 /** who patrols: field accounts and the office (reviewers read the ledger, they do not patrol) */
@@ -74,6 +76,15 @@ export function patrolRoutes(ctx: AppContext) {
   const r = router();
   const region = ctx.config.regionCode;
   const owner = ctx.importDb ?? ctx.db;
+  const basemap = parseMapSource(ctx.config.map.basemapUrl, ctx.config.dataDir);
+  const csp = fieldCsp(basemap.origin ? [basemap.origin] : []);
+
+  // the patrol page is the field page's build (web-field/, routed by its path); its service worker, registered
+  // for /p, covers /patrol too (a scope is a path prefix), so the page opens offline after the first visit
+  route(r, {
+    method: 'get', path: '/patrol', tags: ['patrol'], roles: 'public', responseType: 'text/html',
+    summary: 'Daily patrol page (phone, offline-first; login form when not logged in)', summary_zh: '日常巡查页面',
+  }, (_req, res) => sendShell(res, fieldDirOf(ctx.config), csp));
 
   const upload = multer({
     storage: multer.memoryStorage(),
@@ -104,7 +115,7 @@ export function patrolRoutes(ctx: AppContext) {
     summary: 'Villages one may patrol (the village layer; the caller\'s villages only)', summary_zh: '可巡查的村（居）',
     response: z.object({ villages: z.array(z.string()), user: z.string() }),
   }, async (req, res) => {
-    res.json({ villages: await villageNames(ctx.db, region, villageScope(req)), user: req.principal!.username });
+    res.json({ villages: await villageNames(ctx.db, region, villageScope(req)), user: req.principal!.displayName || req.principal!.username });
   });
 
   route(r, {
