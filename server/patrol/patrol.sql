@@ -92,3 +92,86 @@ WHERE p.region_code = $1
   AND ($5::date IS NULL OR (p.started_at AT TIME ZONE 'Asia/Shanghai')::date <= $5::date)
 ORDER BY p.started_at, p.client_id
 LIMIT $6 OFFSET $7
+
+-- name: patrol_weeks
+-- The reviewer dashboard's patrol figures per village and ISO week (Monday 00:00 Beijing), issue 16 item 10.
+-- One definition of an item with the coverage (server/dashboard/coverage.sql): every survey_polygon row not
+-- removed, counted once in its source; an item's week is when it arrived — the finding's time for a patrol
+-- finding, the report's for a public report, else the delivery's import — and its village is its own (by
+-- location). So the leads of all weeks add up to the coverage's by_source (test/integration/dashboard-coverage).
+--   patrols, patrol_days (days with a patrol), km   the patrols of the village that started that week
+--   findings            items that are patrol findings (patrol_finding), by the lead's village
+--   reports, responded  public reports that made a new lead; responded = the item has an event other than a
+--                       photo since (the same rule as the overdue reports, server/leads/reports.sql);
+--                       response_h_median / _max: hours from receipt to that event
+-- $1 region, $2 the caller's villages or NULL, $3 village filter text[] or NULL, $4 from date or NULL,
+-- $5 to date or NULL
+WITH
+items AS MATERIALIZED (
+  SELECT p.village_name AS village, p.source, pf.client_id IS NOT NULL AS finding,
+         date_trunc('week', coalesce(pf.found_at, pr.received_at, ib.created_at) AT TIME ZONE 'Asia/Shanghai') AS monday
+  FROM survey_polygon p
+  JOIN import_batch ib ON ib.id = p.first_batch_id
+  LEFT JOIN patrol_finding pf ON pf.region_code = p.region_code AND pf.polygon_id = p.id
+  LEFT JOIN LATERAL (
+    SELECT min(r.received_at) AS received_at FROM public_report r
+    WHERE r.region_code = p.region_code AND r.polygon_id = p.id AND r.new_lead
+  ) pr ON true
+  WHERE p.region_code = $1 AND p.removed_batch_id IS NULL
+    AND ($2::text[] IS NULL OR p.village_name = ANY($2::text[]))
+    AND ($3::text[] IS NULL OR p.village_name = ANY($3::text[]))
+),
+item_weeks AS (
+  SELECT i.village, i.monday,
+         count(*) FILTER (WHERE i.finding)::int AS findings,
+         count(*) FILTER (WHERE i.source = 'survey')::int AS survey,
+         count(*) FILTER (WHERE i.source = 'patrol')::int AS patrol,
+         count(*) FILTER (WHERE i.source = 'report')::int AS report
+  FROM items i GROUP BY 1, 2
+),
+patrol_weeks AS (
+  SELECT pt.village, date_trunc('week', pt.started_at AT TIME ZONE 'Asia/Shanghai') AS monday,
+         count(*)::int AS patrols,
+         count(DISTINCT (pt.started_at AT TIME ZONE 'Asia/Shanghai')::date)::int AS patrol_days,
+         sum(pt.distance_m) / 1000 AS km
+  FROM patrol pt
+  WHERE pt.region_code = $1
+    AND ($2::text[] IS NULL OR pt.village = ANY($2::text[]))
+    AND ($3::text[] IS NULL OR pt.village = ANY($3::text[]))
+  GROUP BY 1, 2
+),
+report_weeks AS (
+  SELECT l.village_name AS village, date_trunc('week', r.received_at AT TIME ZONE 'Asia/Shanghai') AS monday,
+         count(*)::int AS reports,
+         count(fr.at)::int AS responded,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fr.at - r.received_at) / 3600) AS median_h,
+         max(extract(epoch FROM fr.at - r.received_at) / 3600) AS max_h
+  FROM public_report r
+  JOIN survey_polygon l ON l.region_code = r.region_code AND l.id = r.polygon_id
+  LEFT JOIN LATERAL (
+    SELECT min(e.at) AS at FROM polygon_event e
+    WHERE e.region_code = l.region_code AND e.polygon_id = coalesce(l.merged_into, l.id) AND e.action <> 'evidence_added'
+  ) fr ON true
+  WHERE r.region_code = $1 AND r.new_lead AND l.removed_batch_id IS NULL
+    AND ($2::text[] IS NULL OR l.village_name = ANY($2::text[]))
+    AND ($3::text[] IS NULL OR l.village_name = ANY($3::text[]))
+  GROUP BY 1, 2
+),
+keys AS (
+  SELECT village, monday FROM item_weeks UNION SELECT village, monday FROM patrol_weeks UNION SELECT village, monday FROM report_weeks
+)
+SELECT k.village, to_char(k.monday, 'IYYY-"W"IW') AS week, to_char(k.monday, 'YYYY-MM-DD') AS monday,
+       coalesce(pw.patrols, 0) AS patrols, coalesce(pw.patrol_days, 0) AS patrol_days,
+       round(coalesce(pw.km, 0)::numeric, 3)::float8 AS km,
+       coalesce(iw.findings, 0) AS findings, coalesce(iw.survey, 0) AS survey, coalesce(iw.patrol, 0) AS patrol,
+       coalesce(iw.report, 0) AS report,
+       coalesce(rw.reports, 0) AS reports, coalesce(rw.responded, 0) AS responded,
+       round(rw.median_h::numeric, 1)::float8 AS response_h_median, round(rw.max_h::numeric, 1)::float8 AS response_h_max
+FROM keys k
+LEFT JOIN item_weeks iw ON iw.village IS NOT DISTINCT FROM k.village AND iw.monday = k.monday
+LEFT JOIN patrol_weeks pw ON pw.village IS NOT DISTINCT FROM k.village AND pw.monday = k.monday
+LEFT JOIN report_weeks rw ON rw.village IS NOT DISTINCT FROM k.village AND rw.monday = k.monday
+WHERE ($4::date IS NULL OR k.monday >= date_trunc('week', $4::date))
+  AND ($5::date IS NULL OR k.monday <= $5::date)
+ORDER BY k.monday DESC, k.village NULLS LAST
+LIMIT 5000

@@ -18,7 +18,7 @@ import { appendEvents } from '../review/events';
 import { today } from '../review/workdays';
 
 const SQL = sqlSet(new URL('./patrol.sql', import.meta.url), [
-  'client_lock', 'finding_get', 'finding_insert', 'lead_link', 'village_names', 'patrol_insert', 'patrol_get', 'patrol_findings', 'patrol_list',
+  'client_lock', 'finding_get', 'finding_insert', 'lead_link', 'village_names', 'patrol_insert', 'patrol_get', 'patrol_findings', 'patrol_list', 'patrol_weeks',
 ] as const);
 
 export interface NewFinding {
@@ -222,5 +222,41 @@ export async function listPatrols(q: Queryable, region: string, f: PatrolFilter,
   return {
     total: rows[0]?.total ?? 0,
     items: rows.map(({ total: _t, ...r }) => ({ ...r, findings: byPatrol.get(r.client_id) ?? [] })),
+  };
+}
+
+export interface PatrolWeek {
+  village: string | null;
+  week: string;
+  monday: string;
+  patrols: number;
+  patrol_days: number;
+  km: number;
+  findings: number;
+  leads: { survey: number; patrol: number; report: number };
+  reports: number;
+  responded: number;
+  response_h_median: number | null;
+  response_h_max: number | null;
+}
+
+/**
+ * The dashboard's figures per village and week (definitions in patrol.sql patrol_weeks), and their sums.
+ * Leads are counted as the coverage counts items, so all weeks' leads add up to its by_source.
+ */
+export async function patrolWeeks(q: Queryable, region: string, f: PatrolFilter) {
+  const rows = (await q.query<Omit<PatrolWeek, 'leads'> & { survey: number; patrol: number; report: number }>(SQL.patrol_weeks, [
+    region, f.scope ?? null, f.village?.length ? f.village : null, f.from ?? null, f.to ?? null,
+  ])).rows;
+  const weeks: PatrolWeek[] = rows.map(({ survey, patrol, report, ...r }) => ({ ...r, km: Number(r.km), leads: { survey, patrol, report } }));
+  const sum = (fn: (w: PatrolWeek) => number) => weeks.reduce((a, w) => a + fn(w), 0);
+  return {
+    weeks,
+    totals: {
+      patrols: sum((w) => w.patrols), patrol_days: sum((w) => w.patrol_days), km: Number(sum((w) => w.km).toFixed(3)),
+      findings: sum((w) => w.findings),
+      leads: { survey: sum((w) => w.leads.survey), patrol: sum((w) => w.leads.patrol), report: sum((w) => w.leads.report) },
+      reports: sum((w) => w.reports), responded: sum((w) => w.responded),
+    },
   };
 }

@@ -17,7 +17,7 @@ import { EVIDENCE_MAX_BYTES, storeEvidence } from '../field/evidence';
 import { CATEGORY_CODES, REPORT_CATEGORIES } from '../leads/reports';
 import { fieldCsp, fieldDirOf, sendShell } from '../field/pages';
 import { parseMapSource } from './web';
-import { getPatrol, listPatrols, recordFinding, savePatrol, villageNames } from '../patrol/patrol';
+import { getPatrol, listPatrols, patrolWeeks, recordFinding, savePatrol, villageNames } from '../patrol/patrol';
 
 /** who patrols: field accounts and the office (reviewers read the ledger, they do not patrol) */
 const PATROLLERS = ['admin', 'analyst', 'field'] as const;
@@ -71,6 +71,8 @@ export const PatrolListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 });
+
+export const PatrolWeeksQuery = PatrolListQuery.omit({ limit: true, offset: true });
 
 export function patrolRoutes(ctx: AppContext) {
   const r = router();
@@ -209,6 +211,18 @@ export function patrolRoutes(ctx: AppContext) {
   }, async (req, res) => {
     const q = PatrolListQuery.parse(req.query);
     res.json(await listPatrols(ctx.db, region, { scope: villageScope(req), village: q.village, from: q.from, to: q.to }, q.limit, q.offset));
+  });
+
+  route(r, {
+    method: 'get', path: '/api/patrol-weeks', tags: ['dashboard'], roles: ['admin', 'analyst', 'reviewer'],
+    summary: 'Per village and ISO week (Beijing): patrol days, km, findings, new items by source, public-report response times',
+    summary_zh: '按村（居）和周统计：巡查天数、里程、发现问题、各来源线索、举报响应时间',
+    description: 'Items are counted as GET /api/coverage counts them (one definition): all weeks\' leads add up to its by_source. ' +
+      'An item\'s week is its arrival (finding time, report time, else import time).',
+    query: PatrolWeeksQuery, response: z.object({ weeks: z.array(Row), totals: Row }),
+  }, async (req, res) => {
+    const q = PatrolWeeksQuery.parse(req.query);
+    res.json(await patrolWeeks(ctx.db, region, { scope: villageScope(req), village: q.village, from: q.from, to: q.to }));
   });
 
   return r;
