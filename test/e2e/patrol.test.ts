@@ -19,6 +19,7 @@ import { freshDb, type TestDb } from '../helpers/db';
 import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp } from '../helpers/api';
 import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
+import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
 import { createUser } from '../../server/auth/users';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -50,10 +51,12 @@ describe.runIf(existsSync(CHROMIUM))('daily patrol on a phone', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-e2e-patrol-'));
     mkdirSync(SHOTS, { recursive: true });
-    let webDir = path.join(path.dirname(FIELD_OUT), 'web');
-    if (!isFieldBuildFresh(FIELD_OUT)) {
+    // the field page is served from <webDir>/../field; the dashboard (last test) is the analyst app in webDir
+    let webDir = WEB_OUT;
+    if (path.dirname(WEB_OUT) !== path.dirname(FIELD_OUT) || !isFieldBuildFresh(FIELD_OUT) || !isWebBuildFresh(WEB_OUT)) {
       webDir = path.join(tmp, 'web');
       await buildField(path.join(tmp, 'field'), { quiet: true });
+      await buildWeb(webDir, { quiet: true });
     }
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir, TUBAN_DATA_DIR: path.join(tmp, 'data') } });
@@ -66,6 +69,7 @@ describe.runIf(existsSync(CHROMIUM))('daily patrol on a phone', () => {
     // start ~150 m south of a polygon of the village, inside the village
     const target = d.body.polygon.target.coordinates as [number, number];
     start = [target[0], target[1] - 0.00135];
+    await createUser(db, { username: 'shenhe', displayName: '审核员', role: 'reviewer', password: PASSWORD, mustChangePassword: false });
     await createUser(db, { username: 'xuncha', displayName: '巡查员', role: 'field', villages: [village], password: PASSWORD, mustChangePassword: false });
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -186,6 +190,28 @@ describe.runIf(existsSync(CHROMIUM))('daily patrol on a phone', () => {
     expect(leads.body.total).toBe(2);
     await shot('6-after-reload');
   }, 240_000);
+
+  it('shows the patrol on the reviewer dashboard, per village and week, with the ledger downloads', async () => {
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    const d = await desk.newPage();
+    d.on('pageerror', (e) => pageErrors.push(e.message));
+    await d.goto(`${app.url}/`);
+    await d.fill('#login-user', 'shenhe');
+    await d.fill('#login-pass', PASSWORD);
+    await d.click('form.login button[type=submit]');
+    const row = d.locator(`#patrol-weeks tr[data-village="${village}"]`).first();
+    await row.waitFor({ timeout: 30_000 });
+    const cells = await row.locator('td').allTextContents();
+    // week, days, km, findings, survey, patrol, report, …
+    expect(cells[1]).toBe('1');
+    expect(cells[3]).toBe('2');
+    expect(cells[5]).toBe('2');
+    expect(await d.textContent('#patrol-totals')).toContain('巡查 1 天');
+    expect(await d.getAttribute('#p-patrol a[href^="/api/exports/patrols.xlsx"]', 'href')).toBeTruthy();
+    await d.locator('#p-patrol').scrollIntoViewIfNeeded();
+    await d.locator('#p-patrol').screenshot({ path: path.join(SHOTS, 'patrol-7-dashboard.png') });
+    await desk.close();
+  }, 120_000);
 
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
