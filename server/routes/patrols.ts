@@ -26,8 +26,19 @@ const Row = z.record(z.string(), z.unknown());
 export const MAX_FINDING_PHOTOS = 3;
 /** 28 hours of a point every 10 s: a day's patrol with room to spare, well inside the 1 MB JSON body */
 export const MAX_TRACK_POINTS = 10_000;
-/** a phone's clock may run a little ahead of the server's; a patrol ending later than this is refused */
+/** a phone's clock may run a little ahead of the server's; a time later than this is refused */
 const CLOCK_SLACK_MS = 10 * 60_000;
+/** a phone whose clock was reset (1970) would date a case decades back: the calendar of working days starts here */
+const EARLIEST = Date.parse('2000-01-01T00:00:00+08:00');
+function checkClock(iso: string, path: string) {
+  const t = Date.parse(iso);
+  if (t > Date.now() + CLOCK_SLACK_MS) {
+    throw new AppError('invalid_input', `${path} is in the future: check the phone's clock`, `${path} 晚于当前时间，请检查手机时间`, 400, [{ path, message: 'in the future' }]);
+  }
+  if (t < EARLIEST) {
+    throw new AppError('invalid_input', `${path} is before 2000: check the phone's clock`, `${path} 早于 2000 年，请检查手机时间`, 400, [{ path, message: 'before 2000' }]);
+  }
+}
 
 const Uuid = z.uuid();
 const ClientParam = z.object({ clientId: Uuid });
@@ -137,6 +148,7 @@ export function patrolRoutes(ctx: AppContext) {
   }, photos, async (req, res) => {
     const ids = params(FindingParams, req.params);
     const f = FindingFields.parse(blankToUndefined(req.body));
+    checkClock(f.found_at, 'found_at');
     let clientExif: unknown;
     if (f.exif) {
       try {
@@ -182,9 +194,8 @@ export function patrolRoutes(ctx: AppContext) {
   }, async (req, res) => {
     const { clientId } = params(ClientParam, req.params);
     const b = PatrolBody.parse(req.body ?? {});
-    if (Date.parse(b.ended_at) > Date.now() + CLOCK_SLACK_MS) {
-      throw new AppError('invalid_input', 'ended_at is in the future', '结束时间晚于当前时间', 400, [{ path: 'ended_at', message: 'in the future' }]);
-    }
+    checkClock(b.started_at, 'started_at');
+    checkClock(b.ended_at, 'ended_at');
     const out = await savePatrol(ctx.db, ctx.config, req.principal!, villageScope(req), {
       clientId, village: b.village, members: b.members, startedAt: b.started_at, endedAt: b.ended_at, track: b.track, note: b.note,
     });

@@ -158,6 +158,8 @@ describeEachDb('daily patrol', (backend) => {
       ['too long a track', () => field.put(`/api/patrols/${randomUUID()}`, { ...ok, track: Array.from({ length: 10_001 }, () => [105.9, 29.4]) }), 400],
       ['in the future', () => field.put(`/api/patrols/${randomUUID()}`, { ...ok, ended_at: new Date(Date.now() + 86400_000).toISOString() }), 400],
       ['unknown field', () => field.put(`/api/patrols/${randomUUID()}`, { ...ok, distance_m: 5 }), 400],
+      ['a phone clock reset to 1970', () => send(field, patrolId, randomUUID(), { lon: 105.9, lat: 29.4, found_at: '1970-01-01T00:00:00Z' }), 400],
+      ['a finding in the future', () => send(field, patrolId, randomUUID(), { lon: 105.9, lat: 29.4, found_at: new Date(Date.now() + 86400_000).toISOString() }), 400],
       ['bad finding id', () => send(field, patrolId, 'x', { lon: 105.9, lat: 29.4 }), 400],
       ['bad category', () => send(field, patrolId, randomUUID(), { lon: 105.9, lat: 29.4, category: 'ufo' }), 400],
       ['not a photo', () => send(field, patrolId, randomUUID(), { lon: 105.9, lat: 29.4, photo: new TextEncoder().encode('not an image at all') }), 415],
