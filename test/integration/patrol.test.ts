@@ -70,6 +70,14 @@ describeEachDb('daily patrol', (backend) => {
     expect(q.body.total).toBe(1);
     expect(q.body.items[0]).toMatchObject({ id: first.body.finding.lead.id, source: 'patrol', village: '东村' });
 
+    // two sends at once (a retry racing the first): one lead between them
+    const racing = randomUUID();
+    const [a, b] = await Promise.all([send(field, patrolId, racing, f), send(field, patrolId, racing, f)]);
+    expect([a.status, b.status].sort(), a.text + b.text).toEqual([200, 201]);
+    expect(a.body.finding.lead.id).toBe(b.body.finding.lead.id);
+    expect(await count("SELECT count(*) AS n FROM survey_polygon WHERE source = 'patrol'")).toBe(2);
+    expect(await count('SELECT count(*) AS n FROM patrol_finding')).toBe(2);
+
     // the same finding id from another account is refused, not merged into theirs
     const stolen = await send(other, patrolId, id, f);
     expect(stolen.status, stolen.text).toBe(409);
@@ -124,7 +132,7 @@ describeEachDb('daily patrol', (backend) => {
     expect(p.distance_m).toBeCloseTo(600, 0);
     expect(p.track.type).toBe('LineString');
     expect(p.track.coordinates).toHaveLength(3);
-    expect(p.findings).toHaveLength(3);
+    expect(p.findings).toHaveLength(4);
 
     const again = await field.put(`/api/patrols/${patrolId}`, body);
     expect(again.status, again.text).toBe(200);
@@ -136,10 +144,10 @@ describeEachDb('daily patrol', (backend) => {
     const list = await reviewer.get('/api/patrols');
     expect(list.status, list.text).toBe(200);
     expect(list.body.total).toBe(1);
-    expect(list.body.items[0].findings).toHaveLength(3);
+    expect(list.body.items[0].findings).toHaveLength(4);
     const one = await reviewer.get(`/api/patrols/${patrolId}`);
     expect(one.status).toBe(200);
-    expect(one.body.findings.map((f: { category: string }) => f.category).sort()).toEqual(['construction', 'construction', 'other']);
+    expect(one.body.findings.map((f: { category: string }) => f.category).sort()).toEqual(['construction', 'construction', 'other', 'other']);
     // a village-limited account sees the patrols of its villages only
     const westOnly = await t.app.as('reviewer', { villages: ['西村'] });
     expect((await westOnly.get('/api/patrols')).body.total).toBe(0);
