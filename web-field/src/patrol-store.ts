@@ -121,7 +121,11 @@ export async function pendingCount(): Promise<number> {
 
 const backoff = (tries: number) => Math.min(60_000, [2000, 5000, 10_000, 20_000, 40_000][tries - 1] ?? 60_000);
 const msg = (e: unknown) => (e instanceof ApiError ? { zh: e.message_zh, en: e.message } : { zh: String(e), en: String(e) });
-const retryable = (e: unknown) => !(e instanceof ApiError) || e.retryable;
+/**
+ * Worth trying again: the network, a busy server — and a lost session, which the user fixes by logging in
+ * again (the page asks): a patrol recorded offline must never be dropped for that.
+ */
+const retryable = (e: unknown) => !(e instanceof ApiError) || e.retryable || e.status === 401 || e.code === 'password_change_required';
 
 let running = false;
 let again = false;
