@@ -23,6 +23,8 @@ const EVERY_M = 20;
 /** a fix worse than this would draw a zigzag, not a track */
 const WORST_ACCURACY_M = 100;
 const CATEGORIES = ['construction', 'compound', 'school', 'other'] as const;
+/** a metre of latitude in degrees (the sketch is drawn equirectangular, longitudes scaled by cos φ) */
+const DEG_PER_M = 1 / 111_320;
 
 let cleanup: (() => void)[] = [];
 const stop = () => {
@@ -104,24 +106,22 @@ function sketch(track: TrackPoint[], findings: LonLat[], me: LonLat | null): SVG
   const xs = pts.map((p) => p[0] * k);
   const ys = pts.map((p) => p[1]);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const span = Math.max(x1 - x0, y1 - y0, 0.0005); // at least ~50 m across
+  const span = Math.max(x1 - x0, y1 - y0, 50 * DEG_PER_M); // at least 50 m across
   const scale = Math.min((W - 30) / span, (H - 30) / span);
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
-  const xy = (p: LonLat) => [W / 2 + (p[0] * k - cx) * scale, H / 2 - (p[1] - cy) * scale].map((v) => v.toFixed(1)).join(',');
-  if (track.length > 1) svg.appendChild(s('polyline', { points: track.map((p) => xy([p[0], p[1]])).join(' '), class: 'track-line' }));
-  if (track.length) svg.appendChild(s('circle', { cx: xy([track[0][0], track[0][1]]).split(',')[0], cy: xy([track[0][0], track[0][1]]).split(',')[1], r: 5, class: 'track-start' }));
-  for (const f of findings) {
-    const [x, y] = xy(f).split(',');
-    svg.appendChild(s('circle', { cx: x, cy: y, r: 7, class: 'track-finding' }));
-  }
-  if (me) {
-    const [x, y] = xy(me).split(',');
-    svg.appendChild(s('circle', { cx: x, cy: y, r: 6, class: 'track-me' }));
-  }
+  const at = (p: LonLat) => [W / 2 + (p[0] * k - cx) * scale, H / 2 - (p[1] - cy) * scale].map((v) => Number(v.toFixed(1)));
+  const dot = (p: LonLat, r: number, cls: string) => {
+    const [x, y] = at(p);
+    svg.appendChild(s('circle', { cx: x, cy: y, r, class: cls }));
+  };
+  if (track.length > 1) svg.appendChild(s('polyline', { points: track.map((p) => at([p[0], p[1]]).join(',')).join(' '), class: 'track-line' }));
+  if (track.length) dot([track[0][0], track[0][1]], 5, 'track-start');
+  for (const f of findings) dot(f, 7, 'track-finding');
+  if (me) dot(me, 6, 'track-me');
   // a scale bar: 100 m, or 1 km on long patrols
-  const m = span / (0.0000089831 * 1) > 3000 ? 1000 : 100;
-  const px = (m * 0.0000089831) * scale;
+  const m = span / DEG_PER_M > 3000 ? 1000 : 100;
+  const px = m * DEG_PER_M * scale;
   svg.appendChild(s('line', { x1: 12, y1: H - 12, x2: (12 + px).toFixed(1), y2: H - 12, class: 'track-scale' }));
   svg.appendChild(s('text', { x: 12, y: H - 17, class: 'track-scale-label' }, metres(m)));
   return svg;
