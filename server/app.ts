@@ -26,6 +26,7 @@ import { fieldRoutes } from './routes/field';
 import { adminRoutes } from './routes/admin';
 import { proofRoutes } from './routes/proof';
 import { leadRoutes } from './routes/leads';
+import { patrolRoutes } from './routes/patrols';
 import { open311Routes } from './routes/open311';
 import { reportPageRoutes } from './routes/report-page';
 
@@ -108,6 +109,7 @@ export function createApp(o: AppOptions) {
   app.use(adminRoutes(ctx));
   app.use(proofRoutes(ctx));
   app.use(leadRoutes(ctx));
+  app.use(patrolRoutes(ctx));
   app.use(open311Routes(ctx));
   app.use(reportPageRoutes(ctx));
   app.use(webRoutes(ctx));

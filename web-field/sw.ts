@@ -3,7 +3,7 @@
  * Service-Worker-Allowed: /, registered for the /p and /f/ pages). It makes the page work without a network:
  *
  *   - the page's files are precached at install (the list is written in by vite.field.config.ts);
- *   - pages (/p…, /f/…): network first, else the cached page (a printed village sheet: its own copy);
+ *   - pages (/p…, /f/…, /patrol): network first, else the cached page (a printed village sheet: its own copy);
  *   - the field API (/api/field/…, /api/polygons/:id/evidence): network first, else the last answer, marked
  *     with X-Tuban-Cached (when it was stored) so the page can say it shows offline data;
  *   - photos (/api/evidence/:id/thumb|full): cache first (a photo never changes).
@@ -113,7 +113,7 @@ sw.addEventListener('fetch', (e) => {
 
   if (req.mode === 'navigate') {
     if (p.startsWith('/p/sheet/')) return e.respondWith(networkFirst(req, keyOf(req)));
-    if (p === '/p' || p.startsWith('/p/') || p.startsWith('/f/')) {
+    if (p === '/p' || p.startsWith('/p/') || p.startsWith('/f/') || p === '/patrol') {
       // the page itself is the same file for every polygon: keep one copy, served when offline
       return e.respondWith(fetch(req).catch(async () => (await shellResponse()) ?? offline()));
     }
@@ -123,7 +123,7 @@ sw.addEventListener('fetch', (e) => {
     return e.respondWith(caches.match(req).then((hit) => hit ?? fetch(req)));
   }
   if (/^\/api\/evidence\/\d+\/(thumb|full)$/.test(p)) return e.respondWith(cacheFirst(req, keyOf(req)));
-  if (p.startsWith('/api/field/') || /^\/api\/polygons\/\d+\/evidence$/.test(p)) {
+  if (p.startsWith('/api/field/') || /^\/api\/polygons\/\d+\/evidence$/.test(p) || p === '/api/patrols/villages') {
     return e.respondWith(networkFirst(req, keyOf(req)));
   }
 });

@@ -54,6 +54,10 @@ GRANT SELECT, INSERT, UPDATE ON field_link TO {{runtime}};
 -- public reports (migration 016): the status page reads them; leads and reports are written as the owner,
 -- like imports (a new lead is a survey_polygon row and is reconciled), so no INSERT here
 GRANT SELECT ON public_report TO {{runtime}};
+-- daily patrol (migration 017): a patrol record is written once by the runtime role; its findings are leads,
+-- written as the owner with them
+GRANT SELECT, INSERT ON patrol TO {{runtime}};
+GRANT SELECT ON patrol_finding TO {{runtime}};
 
 -- name: role_report
 -- The connected role and what it could do to the history: superuser, owner (or member of the owner's

@@ -11,10 +11,13 @@ import { STATUS_LABELS } from '../review/transitions';
 import { ClientGone, contentDisposition, stamp } from '../exports/stream';
 import { CaseListQuery } from '../review/schemas';
 import { today } from '../review/workdays';
+import { patrolsCsv, patrolsXlsx } from '../exports/patrols';
+import { PatrolListQuery } from './patrols';
 
 /** who exports (the district's reviewers, the town office) */
 const EXPORTERS = ['admin', 'analyst', 'reviewer'] as const;
 
+export const PatrolExportQuery = PatrolListQuery.omit({ limit: true, offset: true });
 export const CaseExportQuery = CaseListQuery.omit({ limit: true, offset: true });
 export const GeojsonExportQuery = PolygonFilterQuery.extend({
   names: z.enum(['en', 'zh']).default('en').describe('zh: the ledger\'s Chinese column names and values (Beijing time), as in the XLSX/CSV/shapefile'),
@@ -131,6 +134,24 @@ export function exportRoutes(ctx: AppContext) {
     const f = caseFilter(req);
     const s = stamp();
     await run(req, res, 'cases.csv', () => casesCsv(ctx.db, f, res, start(res, 'text/csv; charset=utf-8', withParts(`tuban-cases-${region}`, f.names.ascii, s, 'csv'), withParts(`案件台账-${region}`, f.names.zh, s, 'csv'))));
+  });
+
+  // 巡查登记台账 (实施方案 五(一)): one row per patrol with its findings (exports/patrols.ts)
+  const patrolFilter = (req: Request) => {
+    const q = PatrolExportQuery.parse(req.query);
+    const zh = [q.village?.slice(0, 5).join('、'), q.from || q.to ? `${day(q.from) ?? ''}至${day(q.to) ?? ''}` : ''].filter(Boolean).join('-').replace(unsafe, '_');
+    const ascii = [q.from || q.to ? `${day(q.from) ?? ''}-to-${day(q.to) ?? ''}` : ''].filter(Boolean).join('-');
+    return { scope: villageScope(req), village: q.village, from: q.from, to: q.to, names: { zh, ascii } };
+  };
+  route(r, spec('/api/exports/patrols.xlsx', 'Patrol ledger (巡查登记台账) as XLSX: one row per patrol with its findings', '巡查登记台账（Excel）', XLSX, PatrolExportQuery), async (req, res) => {
+    const f = patrolFilter(req);
+    const s = stamp();
+    await run(req, res, 'patrols.xlsx', () => patrolsXlsx(ctx.db, region, f, res, start(res, XLSX, withParts(`tuban-patrols-${region}`, f.names.ascii, s, 'xlsx'), withParts(`巡查登记台账-${region}`, f.names.zh, s, 'xlsx'))));
+  });
+  route(r, spec('/api/exports/patrols.csv', 'Patrol ledger (巡查登记台账) as CSV (UTF-8 with BOM), same columns as the XLSX', '巡查登记台账（CSV）', 'text/csv', PatrolExportQuery), async (req, res) => {
+    const f = patrolFilter(req);
+    const s = stamp();
+    await run(req, res, 'patrols.csv', () => patrolsCsv(ctx.db, region, f, res, start(res, 'text/csv; charset=utf-8', withParts(`tuban-patrols-${region}`, f.names.ascii, s, 'csv'), withParts(`巡查登记台账-${region}`, f.names.zh, s, 'csv'))));
   });
 
   return r;

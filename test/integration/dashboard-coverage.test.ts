@@ -9,7 +9,9 @@ import { describeEachDb, freshDb, type TestDb } from '../helpers/db';
 import { startApp, type Client, type TestApp } from '../helpers/api';
 import { PolygonListQuery } from '../../server/routes/polygons';
 import type { Coverage } from '../../server/dashboard/coverage';
-import { insertPolygons, REGION, seedTown, seedVillages, type Town } from './dashboard-fixture';
+import { randomUUID } from 'node:crypto';
+import { decide, insertPolygons, REGION, seedTown, seedVillages, type Town } from './dashboard-fixture';
+import { reportForm, toLonLat } from './leads-fixture';
 
 const POLYGON_KEYS = new Set(Object.keys(PolygonListQuery.shape));
 
@@ -371,5 +373,96 @@ describe('dashboard helpers', () => {
     expect(weekRange('2025-W53')).toBeNull();
     expect(weekRange('2026-W53')!.to).toBe('2027-01-03T16:00:00.000Z'); // 1 January 2026 is a Thursday
     expect(weekRange('2015-W53')!.from).toBe('2015-12-27T16:00:00.000Z');
+  });
+});
+
+/**
+ * Leads (issue 16): patrol findings and public reports are items like the survey polygons — one definition.
+ * The coverage counts them by source and the totals still add up; the patrol dashboard's per-village,
+ * per-week figures count the same items, so all its weeks add up to the coverage's sources and villages.
+ */
+describeEachDb('dashboard: patrol and report leads add up with the coverage', (backend) => {
+  let db: TestDb;
+  let app: TestApp;
+  let reviewer: Client;
+  let analyst: Client;
+  let reportLead = 0;
+
+  beforeAll(async () => {
+    db = await freshDb(backend);
+    app = await startApp(db, { env: { TUBAN_REGION_CODE: REGION, TUBAN_WORK_SRID: '4523' } });
+    const town = await seedTown(app, '2021');
+    analyst = town.analystA;
+    reviewer = await app.as('reviewer');
+    const field = await app.as('field');
+    const patrol = randomUUID();
+    // two patrol findings (东村 with its case at once, 西村), one patrol of 东村, one public report in 西村
+    for (const [x, y, uc] of [[200, 300, true], [700, 300, false]] as const) {
+      const [lon, lat] = toLonLat(x, y);
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ lon: String(lon), lat: String(lat), found_at: new Date().toISOString(), category: 'construction',
+        under_construction: String(uc), open_case: String(uc) })) form.set(k, v);
+      const r = await field.request('PUT', `/api/patrols/${patrol}/findings/${randomUUID()}`, { form });
+      expect(r.status, r.text).toBe(201);
+    }
+    const p = await field.put(`/api/patrols/${patrol}`, {
+      village: '东村', members: ['张三'], started_at: new Date(Date.now() - 3600_000).toISOString(), ended_at: new Date().toISOString(),
+      track: [toLonLat(100, 100), toLonLat(100, 400)],
+    });
+    expect(p.status, p.text).toBe(201);
+    const [lon, lat] = toLonLat(800, 100);
+    const rep = await app.client({}).request('POST', '/api/public/reports', { form: reportForm({ lon, lat }), headers: { 'x-forwarded-for': '10.9.9.9' } });
+    expect(rep.status, rep.text).toBe(201);
+    reportLead = (await analyst.get('/api/polygons', { query: { source: 'report' } })).body.items[0].id;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.dispose();
+  });
+
+  it('counts leads by source in the coverage, and the totals still add up', async () => {
+    const r = await reviewer.get<Coverage>('/api/coverage');
+    expect(r.status, r.text).toBe(200);
+    const c = r.body;
+    addsUp(c);
+    const src = Object.fromEntries(c.by_source.map((g) => [g.source, g.total]));
+    expect(src).toEqual({ survey: 11, patrol: 2, report: 1 });
+    expect(c.by_source.reduce((a, g) => a + g.total, 0)).toBe(c.overall.total);
+    // the 在建 finding is linked to its case: decided already
+    expect(c.by_source.find((g) => g.source === 'patrol')!.decided).toBe(1);
+    for (const g of c.by_source) expect(await listed(reviewer, g.filter), `source ${g.source}`).toBe(g.total);
+  });
+
+  it('gives per village and week the patrol figures, and its leads add up to the coverage', async () => {
+    const c = (await reviewer.get<Coverage>('/api/coverage')).body;
+    const w = await reviewer.get('/api/patrol-weeks');
+    expect(w.status, w.text).toBe(200);
+    const { weeks, totals } = w.body;
+    const bySource = Object.fromEntries(c.by_source.map((g) => [g.source, g.total]));
+    expect(totals.leads).toEqual(bySource);
+    expect(totals).toMatchObject({ patrols: 1, patrol_days: 1, findings: 2, reports: 1 });
+    expect(totals.km).toBeCloseTo(0.3, 2);
+    // per village: all weeks' items = the coverage's village total ('-' = outside every village)
+    for (const v of c.by_village) {
+      const mine = weeks.filter((x: { village: string | null }) => (x.village ?? '-') === v.village);
+      const n = mine.reduce((a: number, x: { leads: Record<string, number> }) => a + x.leads.survey + x.leads.patrol + x.leads.report, 0);
+      expect(n, `village ${v.village}`).toBe(v.total);
+    }
+    const east = weeks.filter((x: { village: string }) => x.village === '东村');
+    expect(east.reduce((a: number, x: { patrols: number }) => a + x.patrols, 0)).toBe(1);
+    expect(east.reduce((a: number, x: { findings: number }) => a + x.findings, 0)).toBe(1);
+
+    // a report answered: its response time is there
+    expect(totals.responded).toBe(0);
+    await decide(analyst, reportLead, 'request_field_check');
+    const after = (await reviewer.get('/api/patrol-weeks')).body;
+    expect(after.totals.responded).toBe(1);
+    const wk = after.weeks.find((x: { reports: number }) => x.reports === 1);
+    expect(wk.response_h_median).toBeGreaterThanOrEqual(0);
+    expect(wk.response_h_median).toBeLessThan(1);
+    // a village-limited reviewer sees their village only, and field accounts nothing
+    const eastOnly = (await (await app.as('reviewer', { villages: ['东村'] })).get('/api/patrol-weeks')).body;
+    expect(eastOnly.weeks.every((x: { village: string }) => x.village === '东村')).toBe(true);
+    expect((await (await app.as('field')).get('/api/patrol-weeks')).status).toBe(403);
   });
 });

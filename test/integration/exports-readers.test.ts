@@ -24,6 +24,7 @@ import { startApp, type TestApp, type UserClient } from '../helpers/api';
 import { importTinySample } from '../helpers/sample';
 import { LEDGER_COLUMNS, LEDGER_HEADERS } from '../../server/exports/polygons';
 import { CASE_HEADERS } from '../../server/exports/cases';
+import { PATROL_HEADERS } from '../../server/exports/patrols';
 import { decide, download } from './dashboard-fixture';
 
 const run = promisify(execFile);
@@ -94,6 +95,8 @@ describeEachDb('exports read back by GDAL and python', (backend) => {
   let truth: Map<string, { id: number; village: string | null; status: string; area_m2: number }>;
   /** saved downloads, by export path */
   const files: Record<string, string> = {};
+  let patrolLead = '';
+  let patrolVillage = '';
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-readers-'));
@@ -116,6 +119,23 @@ describeEachDb('exports read back by GDAL and python', (backend) => {
     const c = await analyst.post('/api/cases', { party: '张三（某某建材厂）', address: `${villages[0]}1组`, kind: 'existing', village: villages[0], discovered_on: '2021-09-01' });
     expect(c.status, c.text).toBe(201);
     await decide(analyst, list[8].id, 'link', { case_id: c.body.id });
+    // a patrol (巡查登记台账) with one finding, recorded as the phone records it (issue 16 item 10)
+    const [lon, lat] = (await db.query<{ lon: number; lat: number }>(
+      `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_Transform(ST_PointOnSurface(f.geom), 4326) AS p FROM layer_feature f
+       JOIN layer l ON l.id = f.layer_id WHERE l.name = 'village' AND f.name = $1 LIMIT 1) x`, [villages[0]])).rows.map((r) => [r.lon, r.lat])[0];
+    const patroller = await app.as('field');
+    const patrolId = randomUUID();
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ lon: String(lon), lat: String(lat), found_at: '2021-09-02T02:30:00Z', category: 'compound', note: '占用绿地搭建彩钢棚，"紧急"', under_construction: 'false' })) form.set(k, v);
+    const fr = await patroller.request('PUT', `/api/patrols/${patrolId}/findings/${randomUUID()}`, { form });
+    expect(fr.status, fr.text).toBe(201);
+    patrolLead = fr.body.finding.lead.code;
+    const pr = await patroller.put(`/api/patrols/${patrolId}`, {
+      village: villages[0], members: ['张三', '李四'], started_at: '2021-09-02T01:00:00Z', ended_at: '2021-09-02T03:15:00Z',
+      track: [[lon, lat], [lon + 0.01, lat]],
+    });
+    expect(pr.status, pr.text).toBe(201);
+    patrolVillage = villages[0];
 
     total = (await reviewer.get('/api/coverage')).body.overall.total;
     expect(total).toBeGreaterThan(20);
@@ -123,7 +143,7 @@ describeEachDb('exports read back by GDAL and python', (backend) => {
       `SELECT code, id, village_name AS village, status, area_m2 FROM survey_polygon WHERE removed_batch_id IS NULL`)).rows.map((r) => [r.code, r]));
     expect(truth.size).toBe(total);
 
-    for (const x of ['ledger.xlsx', 'ledger.csv', 'polygons.geojson', 'polygons.zip', 'cases.xlsx', 'cases.csv']) {
+    for (const x of ['ledger.xlsx', 'ledger.csv', 'polygons.geojson', 'polygons.zip', 'cases.xlsx', 'cases.csv', 'patrols.xlsx', 'patrols.csv']) {
       const d = await download(app, reviewer, `/api/exports/${x}`);
       expect(d.status, x).toBe(200);
       // saved under the name the browser would save it under
@@ -248,6 +268,36 @@ describeEachDb('exports read back by GDAL and python', (backend) => {
       const [y] = await features(files['cases.csv']);
       expect(y.properties['当事人']).toBe('张三（某某建材厂）');
       expect(y.properties['发现日期']).toBe('2021-09-01');
+    });
+  });
+
+  describe.runIf(GDAL)('GDAL: the patrol ledger', () => {
+    it('reads the 巡查登记台账 XLSX and CSV with their headers, typed columns and the patrol with its finding', async () => {
+      for (const file of ['patrols.xlsx', 'patrols.csv']) {
+        const s = await summary(files[file]);
+        expect(s.count, file).toBe(1);
+        expect(s.fields.map((f) => f.name), file).toEqual(PATROL_HEADERS);
+        const [x] = await features(files[file]);
+        expect(utf8(x.properties['村（社区）'])).toBe(utf8(patrolVillage));
+        expect(x.properties['巡查人员']).toBe('张三、李四');
+        expect(x.properties['线索编号']).toBe(patrolLead);
+        expect(String(x.properties['发现情况'])).toContain('占用绿地搭建彩钢棚，"紧急"');
+        expect(Number(x.properties['发现问题数'])).toBe(1);
+        expect(Number(x.properties['时长（分钟）'])).toBe(135);
+        expect(Number(x.properties['巡查里程（公里）'])).toBeGreaterThan(0.9);
+        expect(String(x.properties['巡查日期']).replace(/\//g, '-')).toBe('2021-09-02');
+        if (file.endsWith('.xlsx')) {
+          expect(s.layer).toBe('巡查登记台账');
+          const type = (h: string) => s.fields.find((f) => f.name === h)?.type;
+          expect(type('巡查日期')).toBe('Date');
+          expect(type('开始时间')).toBe('DateTime');
+          expect(type('巡查里程（公里）')).toBe('Real');
+          expect(String(x.properties['开始时间']).replace(/\//g, '-')).toMatch(/^2021-09-02[ T]09:00/);
+        }
+      }
+      const rows = await pythonCsv(files['patrols.csv']);
+      expect(rows[0]).toEqual(PATROL_HEADERS);
+      expect(rows).toHaveLength(2);
     });
   });
 

@@ -232,6 +232,44 @@ if (BACKENDS.includes('postgres')) {
       const contact = await admin.get(`/api/admin/reports/${r.body.code}/contact`);
       expect(contact.body.phone).toBe('13900001111');
     });
+
+    it('records a patrol as the runtime role: a 在建 finding with its case and photo, the patrol, the ledger', async () => {
+      // the village the patrol is of: a feature of the village layer around the seeded polygons (as the owner)
+      await owner.query(
+        `INSERT INTO layer_feature (region_code, layer_id, batch_id, name, attrs, geom)
+         SELECT $1, (SELECT id FROM layer WHERE name = 'village'), p.first_batch_id, '巡查村', '{}', ST_Multi(ST_Envelope(ST_Buffer(ST_Collect(p.geom), 500)))
+         FROM survey_polygon p WHERE p.id = ANY($2::bigint[]) GROUP BY p.first_batch_id LIMIT 1`, [REGION, ids]);
+      const at = (await runtime.query<{ lon: number; lat: number }>(
+        'SELECT ST_X(ST_Transform(ST_Centroid(geom), 4326)) AS lon, ST_Y(ST_Transform(ST_Centroid(geom), 4326)) AS lat FROM survey_polygon WHERE id = $1',
+        [ids[5]])).rows[0];
+      const patrol = uuid();
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ lon: at.lon + 0.002, lat: at.lat, found_at: new Date().toISOString(), category: 'construction',
+        under_construction: 'true', open_case: 'true' })) form.set(k, String(v));
+      form.append('photo', new Blob([PHOTO as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), 'p.jpg');
+      const f = await field.request('PUT', `/api/patrols/${patrol}/findings/${uuid()}`, { form });
+      expect(f.status, f.text).toBe(201);
+      expect(f.body.finding.case).not.toBeNull();
+      expect(f.body.photos).toHaveLength(1);
+      const p = await field.put(`/api/patrols/${patrol}`, {
+        village: '巡查村', members: ['张三'], started_at: new Date(Date.now() - 600_000).toISOString(), ended_at: new Date().toISOString(),
+        track: [[at.lon, at.lat], [at.lon + 0.002, at.lat]],
+      });
+      expect(p.status, p.text).toBe(201);
+      expect(p.body.patrol.findings).toHaveLength(1);
+      // the phone's resend: the stored record, nothing written
+      const again = await field.put(`/api/patrols/${patrol}`, {
+        village: '巡查村', members: ['张三'], started_at: p.body.patrol.started_at, ended_at: p.body.patrol.ended_at, track: [],
+      });
+      expect(again.status, again.text).toBe(200);
+      expect(again.body.patrol.distance_m).toBe(p.body.patrol.distance_m);
+      const ledger = await fetch(`${app.url}/api/exports/patrols.csv`, { headers: { cookie: analyst.cookie! } });
+      expect(ledger.status).toBe(200);
+      expect(await ledger.text()).toContain('巡查村');
+      const weeks = await analyst.get('/api/patrol-weeks');
+      expect(weeks.status, weeks.text).toBe(200);
+      expect(weeks.body.totals.patrols).toBe(1);
+    });
   });
 } else {
   // Without TEST_DATABASE_URL (a fresh machine's `npm test`) there is no second role to test: PGlite runs as

@@ -20,7 +20,9 @@ export function showList(sh: Shell, wl: Worklist) {
       h('h1', null, t('list.title')),
       head,
       h('p', { class: 'muted small' }, t('list.count', { n: wl.total }), wl.total > wl.items.length ? ` · ${t('list.more', { n: wl.items.length })}` : ''),
-      wl.items.length ? list : h('p', null, t('list.empty'))));
+      wl.items.length ? list : h('p', null, t('list.empty')),
+      // accounts patrol too (issue 16 item 8); a signed link only opens its polygons
+      who.kind === 'user' ? h('p', { class: 'patrol-nav' }, h('a', { href: '/patrol', 'data-patrol-link': '' }, t('patrol.patrolLink'), ' →')) : null));
 
   let here: LonLat | null = null;
   const draw = () => {

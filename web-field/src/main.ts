@@ -2,6 +2,7 @@ import './style.css';
 import { ApiError } from './api';
 import { codeMatch, linkToken, loadWorklist, registerWorker, setRerender, shell, showError, showLogin, type Shell } from './app';
 import { showList } from './list';
+import { showPatrol } from './patrol';
 import { showPolygon } from './polygon';
 import { startQueue } from './queue';
 import type { Worklist } from './types';
@@ -16,6 +17,7 @@ const decode = (s: string) => {
 
 async function route(s: Shell): Promise<void> {
   const again = () => void route(s);
+  if (/^\/patrol\/?$/.test(location.pathname)) return showPatrol(s);
   if (linkToken) {
     const code = decode(location.hash.slice(1));
     let wl: Worklist;

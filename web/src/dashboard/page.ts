@@ -24,6 +24,7 @@ import { choroplethLegend, createChoropleth, withFigures, type Choropleth, type 
 import type { Coverage, Figure, Overdue } from './types';
 import { proofKpi } from './proof';
 import { reportsKpi } from './reports';
+import { patrolPanel } from './patrols';
 import { casePanel } from './case-panel';
 
 /** The dashboard's own filters, kept in its hash: #/dashboard?village=…&flags=…&batch=…&year=… */
@@ -273,6 +274,8 @@ export class Dashboard {
           oldest.polygons.slice(0, 5).map((p, i) => [i ? t('common.listSep') : '', h('a', { href: `#/?p=${p.id}&status=all` }, p.code)])) : null], { id: 'p-age' })),
       // issue 13: demolished m² against the year's target, cases closed per week (its own module)
       casePanel(this.user, this.filter.year ? Number(this.filter.year) : undefined),
+      // issue 16 item 10: patrol and public reports per village and week (its own module)
+      patrolPanel(this.filter.village),
       h('div', { class: 'grid two' },
         card(t('dash.overdueCases', { n: int(o.cases.count) }), cases, { id: 'p-overdue-cases' }),
         card(t('dash.overduePolygons', { days: o.pending_days, n: int(o.polygons.count) }), overduePolys, { id: 'p-overdue-polygons' })));
