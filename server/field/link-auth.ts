@@ -30,6 +30,8 @@ export const LINK_ROUTES: readonly { method: 'GET' | 'POST'; path: RegExp }[] = 
   { method: 'POST', path: /^\/api\/polygons\/[^/]+\/findings$/ },
   { method: 'POST', path: /^\/api\/evidence$/ },
   { method: 'GET', path: /^\/api\/evidence\/[^/]+\/(thumb|full|captioned\.jpg)$/ },
+  // the imagery under the polygon on the field map (issue 16 item 12): an <img> cannot carry the link, the page fetches it
+  { method: 'GET', path: /^\/tiles\/imagery\/(before|after)\/\d+\/\d+\/\d+(\.webp)?$/ },
 ];
 
 export function linkTokenOf(req: Pick<Request, 'headers'>): string | undefined {

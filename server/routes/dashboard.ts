@@ -182,7 +182,8 @@ export function dashboardRoutes(ctx: AppContext) {
     params: z.object({ name: z.string().min(1).max(100) }), responseType: 'text/html',
   }, async (req, res) => {
     const name = z.string().trim().min(1).max(100).parse(req.params.name);
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    // the imagery chips are images of this server, fetched with the session that opened the report
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:");
     res.set('Cache-Control', 'private, no-store');
     let html: string;
     try {

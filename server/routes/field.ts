@@ -82,7 +82,11 @@ export function fieldRoutes(ctx: AppContext) {
   const region = ctx.config.regionCode;
   const dir = fieldDirOf(ctx.config);
   const basemap = parseMapSource(ctx.config.map.basemapUrl, ctx.config.dataDir);
-  const csp = fieldCsp(basemap.origin ? [basemap.origin] : []);
+  const imagery = {
+    before: parseMapSource(ctx.config.map.imageryBeforeUrl, ctx.config.dataDir),
+    after: parseMapSource(ctx.config.map.imageryAfterUrl, ctx.config.dataDir),
+  };
+  const csp = fieldCsp([basemap, imagery.before, imagery.after].flatMap((p) => (p.origin ? [p.origin] : [])));
 
   r.use(fieldLinkAuth(ctx));
   // links and QR codes carry the configured public address (issue 16 item 13); the request's host only without one
@@ -183,7 +187,8 @@ export function fieldRoutes(ctx: AppContext) {
   });
 
   // ---- data for the page ----
-  const map = { basemap: basemap.source };
+  // the field map draws the imagery under the polygon (issue 16 item 12) and the page shows its chips (issue 15)
+  const map = { basemap: basemap.source, imagery: { before: imagery.before.source, after: imagery.after.source } };
 
   route(r, {
     method: 'get', path: '/api/field/worklist', tags: ['field'], roles: ALL,

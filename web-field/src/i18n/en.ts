@@ -142,4 +142,12 @@ export const en: Record<MessageKey, string> = {
   'unit.m': '{n} m',
   'unit.km': '{n} km',
   'unit.mu': 'mu',
+  'imagery.before': 'Before',
+  'imagery.after': 'After',
+  'imagery.badge': '{epoch} · {date}',
+  'imagery.noDate': 'date unknown',
+  'imagery.chips': 'Imagery, before / after',
+  'imagery.chipNone': 'No {epoch} imagery here',
+  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined in red',
+  'imagery.chipsHint': 'The polygon is outlined in red. The after image is what the survey saw: compare it on site.',
 };
