@@ -9,6 +9,7 @@ import { liveOwner, lockFileFor } from '../server/db/lock';
 import { AppError } from '../server/errors';
 import { handoffFileFor, readHandoff, type HandoffInfo, type HandoffLine, type HandoffRequest } from '../server/ingest/handoff';
 import type { ImportReport, ImportRequest } from '../server/ingest/import';
+import type { ImageryReport } from '../server/imagery/import';
 
 /**
  * The server holding `pgliteDir`, once it listens for hand-offs; undefined when no live server holds it (the
@@ -33,7 +34,7 @@ export async function findRunningServer(pgliteDir: string, opts: { waitS: number
 }
 
 /** Sends the import; resolves with the server's report, rejects with its refusal (an AppError) or failure. */
-export function sendToServer(info: HandoffInfo, body: HandoffRequest, onProgress: NonNullable<ImportRequest['onProgress']>): Promise<ImportReport> {
+export function sendToServer(info: HandoffInfo, body: HandoffRequest, onProgress: NonNullable<ImportRequest['onProgress']>): Promise<ImportReport | ImageryReport> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1', port: info.port, path: '/import', method: 'POST',

@@ -1,5 +1,6 @@
 /**
  * npm run ingest -- FILE --layer survey|cadastral|frontage|village|school|compound|green|<custom>
+ * npm run ingest -- after-2020.tif --layer imagery --epoch before|after [--date 2020-10-01] [--srs EPSG:4523]
  *   [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER] [--survey 2020] [--code-field 图斑编号]
  *   [--duplicates refuse|keep-first|suffix] [--width 60] [--width-field 带宽] [--role overlap|flag|assign|distance --title 基本农田 --distance 200]
  *
@@ -23,13 +24,32 @@ import { CUSTOM_ROLES, type CustomRole } from '../server/ingest/layers';
 import { isAppError } from '../server/errors';
 import { failureText } from './ingest-failure';
 import { progressLine } from '../server/progress-line';
+import { importImageryFile } from '../server/imagery/upload';
+import type { ImageryReport } from '../server/imagery/import';
 
 const USAGE = `usage: npm run ingest -- FILE --layer NAME [--srs EPSG:n] [--encoding gbk|utf-8] [--name SOURCE_LAYER]
        [--survey KEY] [--code-field FIELD] [--duplicates ${DUPLICATE_POLICIES.join('|')}] [--width M] [--width-field FIELD] [--role ${CUSTOM_ROLES.join('|')}] [--title T] [--distance M] [--json]
   --layer  the tuban layer to import into (survey, cadastral, frontage, village, school, compound, green or a custom one)
   --name   which layer of a multi-layer zip to read (also --source-layer, like the API's source_layer)
+       npm run ingest -- IMAGE.tif --layer imagery --epoch before|after [--date YYYY-MM-DD] [--srs EPSG:n]
+  imagery: a GeoTIFF (a .tfw/.prj beside it is read too), tiled for the map; --date default: the TIFF's DateTime tag
 用法：npm run ingest -- 文件 --layer 图层名 [--srs EPSG:n] [--encoding gbk|utf-8] [--name 数据层] ...
-  --layer  导入到的图层；--name（或 --source-layer）选择压缩包中的哪个数据层`;
+  --layer  导入到的图层；--name（或 --source-layer）选择压缩包中的哪个数据层
+       npm run ingest -- 影像.tif --layer imagery --epoch before|after（前时相|后时相）[--date 年-月-日] [--srs EPSG:n]`;
+
+function imagerySummary(r: ImageryReport): string {
+  const lines = [
+    `Imported imagery ${r.import_id} (${r.epoch}) / 已导入${r.epoch === 'before' ? '前' : '后'}时相影像 ${r.import_id}${r.replaced ? ` (replaces 替换 ${r.replaced})` : ''}`,
+    `  file 文件: ${r.file.name} (${(r.file.bytes / 1048576).toFixed(1)} MB) · ${r.pixels.width} × ${r.pixels.height} px (${(r.pixels.total / 1e6).toFixed(1)} Mpx) · ${r.bands} ${r.bits}-bit` +
+      (r.stretch ? ` · stretch 拉伸 ${r.stretch.lo.join('/')}–${r.stretch.hi.join('/')}` : ''),
+    `  CRS 坐标系: ${r.crs.source} (${r.crs.how}) · georeference 地理参考: ${r.georeference} · resolution 分辨率: ${r.resolution_m} m`,
+    `  extent 范围: ${r.extent.join(', ')} · date 日期: ${r.date ?? '—'}${r.date_source ? ` (${r.date_source})` : ''}`,
+    `  zooms 级别: ${r.zooms.min}–${r.zooms.max} · tiles 瓦片: ${r.tiles} (${(r.bytes / 1048576).toFixed(1)} MB) · grid error 网格误差: ${r.grid_error_px} px`,
+  ];
+  for (const w of r.warnings) lines.push(`  warning 提示: ${w.message} / ${w.message_zh}`);
+  lines.push(`  ${r.seconds}s`);
+  return lines.join('\n');
+}
 
 function summary(r: ImportReport): string {
   const lines = [
@@ -82,6 +102,7 @@ async function main() {
       survey: { type: 'string' }, 'code-field': { type: 'string' }, duplicates: { type: 'string' },
       width: { type: 'string' }, 'width-field': { type: 'string' }, role: { type: 'string' },
       title: { type: 'string' }, distance: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      epoch: { type: 'string' }, date: { type: 'string' },
     },
   }, USAGE);
   if (values.help) usageExit(USAGE);
@@ -93,6 +114,10 @@ async function main() {
     usageExit(USAGE, '--name and --source-layer name the same thing; give one / --name 与 --source-layer 含义相同，请只给一个');
   if (values.duplicates && !(DUPLICATE_POLICIES as readonly string[]).includes(values.duplicates))
     usageExit(USAGE, `--duplicates must be one of ${DUPLICATE_POLICIES.join(', ')} / --duplicates 只能是 ${DUPLICATE_POLICIES.join('、')}`);
+  if (values.layer === 'imagery' && values.epoch !== 'before' && values.epoch !== 'after')
+    usageExit(USAGE, '--layer imagery needs --epoch before or after / 导入影像须指定 --epoch before（前时相）或 after（后时相）');
+  if (values.layer !== 'imagery' && (values.epoch || values.date))
+    usageExit(USAGE, '--epoch and --date are for --layer imagery / --epoch 与 --date 仅用于 --layer imagery');
   const widthM = numberOption('width', values.width, USAGE);
   const distanceM = numberOption('distance', values.distance, USAGE);
   const file = positionals[0];
@@ -118,6 +143,7 @@ async function main() {
     sourceLayer: values.name ?? values['source-layer'], survey: values.survey, codeField: values['code-field'],
     duplicates: values.duplicates as DuplicatePolicy | undefined, widthM, widthField: values['width-field'],
     role: values.role as CustomRole | undefined, title: values.title, distanceM, user: process.env.USER ?? 'cli',
+    epoch: values.epoch, date: values.date,
   };
   // A server running on the embedded database holds it alone (db/lock.ts): the import goes to it, with the
   // same progress and report (issue 11 item 7). A server still starting is waited for.
@@ -138,7 +164,8 @@ async function main() {
           return sendToServer(late, handoffRequest(settings), onProgress);
         });
     bar.stop();
-    process.stdout.write((values.json ? JSON.stringify(report, null, 2) : summary(report)) + '\n');
+    const text = report.layer === 'imagery' ? imagerySummary(report as ImageryReport) : summary(report as ImportReport);
+    process.stdout.write((values.json ? JSON.stringify(report, null, 2) : text) + '\n');
   } catch (e) {
     bar.stop();
     if (isAppError(e) && e.code !== 'data_dir_locked') {
@@ -151,7 +178,7 @@ async function main() {
   }
 }
 
-type CliImport = Omit<ImportRequest, 'bytes' | 'path' | 'fileName' | 'onProgress'> & { file: string };
+type CliImport = Omit<ImportRequest, 'bytes' | 'path' | 'fileName' | 'onProgress'> & { file: string; epoch?: string; date?: string };
 
 /** The import sent to a running server (server/ingest/handoff.ts HandoffRequest: the API's field names). */
 function handoffRequest(s: CliImport): HandoffRequest {
@@ -159,11 +186,12 @@ function handoffRequest(s: CliImport): HandoffRequest {
     path: path.resolve(s.file), layer: s.layer, srs: s.srs, encoding: s.encoding, source_layer: s.sourceLayer,
     survey: s.survey, code_field: s.codeField, duplicates: s.duplicates, width: s.widthM, width_field: s.widthField,
     role: s.role, title: s.title, distance: s.distanceM, user: s.user,
+    epoch: s.epoch as HandoffRequest['epoch'], date: s.date,
   };
 }
 
 /** No server running: this process opens the database (refused, naming the holder, if another import has it). */
-async function importLocally(config: Config, s: CliImport, onProgress: NonNullable<ImportRequest['onProgress']>): Promise<ImportReport> {
+async function importLocally(config: Config, s: CliImport, onProgress: NonNullable<ImportRequest['onProgress']>): Promise<ImportReport | ImageryReport> {
   const opening = progressLine(process.stderr);
   const db = await openDb({
     databaseUrl: config.databaseUrl,
@@ -174,7 +202,13 @@ async function importLocally(config: Config, s: CliImport, onProgress: NonNullab
   opening.done();
   try {
     await migrate(db, { workSrid: config.workSrid });
-    const { file, ...req } = s;
+    if (s.layer === 'imagery') {
+      return await importImageryFile(db, config, {
+        path: s.file, fileName: path.basename(s.file), epoch: s.epoch ?? '', date: s.date, srs: s.srs, user: s.user, beside: true,
+        onProgress: (p) => onProgress({ phase: p.phase === 'read' || p.phase === 'done' ? p.phase : 'store', done: p.done, total: p.total }),
+      });
+    }
+    const { file, epoch: _e, date: _d, ...req } = s;
     return await importFile(db, config, { ...req, path: file, fileName: path.basename(file), onProgress });
   } finally {
     await db.close();

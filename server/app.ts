@@ -12,6 +12,7 @@ import { caseDocumentRoutes } from './routes/case-documents';
 import { importRoutes } from './routes/imports';
 import { healthRoutes } from './routes/health';
 import { tileFastPath, tileRoutes, tileServiceFor } from './routes/tiles';
+import { imageryRoutes } from './routes/imagery';
 import type { TileService } from './tiles/service';
 import { authRoutes } from './routes/auth';
 import { queueCountRoutes } from './routes/queue-counts';
@@ -85,6 +86,7 @@ export function createApp(o: AppOptions) {
   app.use(o.authenticate);
   app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
   app.use(tileRoutes(ctx, tiles)); // early: a map view asks for dozens of tiles, each pays every router in front of it
+  app.use(imageryRoutes(ctx)); // imagery tiles, as early, and the per-polygon chips
   app.use(healthRoutes(ctx));
   app.use(authRoutes(ctx));
   app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id

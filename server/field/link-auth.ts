@@ -27,6 +27,8 @@ export const LINK_ROUTES: readonly { method: 'GET' | 'POST'; path: RegExp }[] = 
   { method: 'GET', path: /^\/api\/field\/polygons\/[^/]+$/ },
   { method: 'GET', path: /^\/api\/field\/by-code\/[^/]+$/ },
   { method: 'GET', path: /^\/api\/polygons\/[^/]+\/evidence$/ },
+  // the imagery chips of the link's polygons: what to look for on site (issue 15 item 4)
+  { method: 'GET', path: /^\/api\/polygons\/[^/]+\/chips\/(before|after)$/ },
   { method: 'POST', path: /^\/api\/polygons\/[^/]+\/findings$/ },
   { method: 'POST', path: /^\/api\/evidence$/ },
   { method: 'GET', path: /^\/api\/evidence\/[^/]+\/(thumb|full|captioned\.jpg)$/ },

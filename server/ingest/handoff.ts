@@ -26,6 +26,10 @@ import { errorHandler, toAppError } from '../http/errors';
 import { ImportFields, importOptions } from '../routes/imports';
 import { removeWhenDone } from '../db/owned-file';
 import { importFile, type ImportReport, type ImportRequest } from './import';
+import { IMAGERY_LAYER } from '../routes/imports';
+import { imageryStoreOf } from '../routes/imagery';
+import { importImageryFile } from '../imagery/upload';
+import type { ImageryReport } from '../imagery/import';
 
 export interface HandoffInfo {
   pid: number;
@@ -55,7 +59,7 @@ export type HandoffRequest = z.infer<typeof HandoffRequest>;
 
 export type HandoffLine =
   | { progress: Parameters<NonNullable<ImportRequest['onProgress']>>[0] }
-  | { report: ImportReport }
+  | { report: ImportReport | ImageryReport }
   | { error: { code: string; message: string; message_zh: string; details: unknown; status: number } };
 
 const unauthorized = () =>
@@ -70,7 +74,15 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /** The file is read from its path by the importer, as the CLI's own import does (bounded memory). */
-async function importFromPath(ctx: AppContext, f: HandoffRequest, onProgress: ImportRequest['onProgress']): Promise<ImportReport> {
+async function importFromPath(ctx: AppContext, f: HandoffRequest, onProgress: ImportRequest['onProgress']): Promise<ImportReport | ImageryReport> {
+  if (f.layer === IMAGERY_LAYER) {
+    // imagery (issue 15) goes through the same hand-off: the server holds the database and the data directory
+    return importImageryFile(ctx.importDb ?? ctx.db, ctx.config, {
+      path: f.path, fileName: path.basename(f.path), epoch: f.epoch ?? '', date: f.date, srs: f.srs?.toUpperCase(),
+      user: f.user ?? 'cli', beside: true, store: imageryStoreOf(ctx),
+      onProgress: (p) => onProgress?.({ phase: p.phase === 'read' || p.phase === 'done' ? p.phase : 'store', done: p.done, total: p.total }),
+    });
+  }
   return importFile(ctx.importDb ?? ctx.db, ctx.config, {
     path: f.path,
     fileName: path.basename(f.path),
@@ -100,7 +112,8 @@ export function handoffApp(ctx: AppContext, token: string) {
     const send = (line: HandoffLine) => res.write(JSON.stringify(line) + '\n');
     try {
       const report = await importFromPath(ctx, f, (p) => send({ progress: p }));
-      ctx.log.info({ batch: report.batch_id, layer: report.layer, stored: report.stored, duplicate: report.duplicate, via: 'cli' }, 'import');
+      if (report.layer === IMAGERY_LAYER) ctx.log.info({ imagery: (report as ImageryReport).import_id, via: 'cli' }, 'imagery import');
+      else ctx.log.info({ batch: (report as ImportReport).batch_id, layer: report.layer, stored: (report as ImportReport).stored, duplicate: (report as ImportReport).duplicate, via: 'cli' }, 'import');
       send({ report });
     } catch (e) {
       const a = toAppError(e);

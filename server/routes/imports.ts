@@ -14,6 +14,8 @@ import { DUPLICATE_POLICIES, importFile } from '../ingest/import';
 import { logDemoDisabled } from '../auth/users';
 import { CUSTOM_ROLES } from '../ingest/layers';
 import { getBatch, listBatches, listLayers } from '../polygons/repo';
+import { importImageryFile } from '../imagery/upload';
+import { imageryStoreOf } from './imagery';
 
 const tooLarge = (limit: number) =>
   new AppError('payload_too_large', `Upload too large: at most ${Math.round(limit / 1048576)} MB`, `上传内容过大：最大 ${Math.round(limit / 1048576)} MB`, 413, { limit });
@@ -31,7 +33,13 @@ export const ImportFields = z.object({
   width: z.coerce.number().positive().max(1000).optional(),
   width_field: z.string().max(60).optional(),
   duplicates: z.enum(DUPLICATE_POLICIES).optional(),
+  // layer=imagery (issue 15): which epoch the GeoTIFF is, and when it was taken (default: its DateTime tag)
+  epoch: z.enum(['before', 'after']).optional(),
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must look like 2020-10-01').optional(),
 });
+
+/** layer=imagery: a GeoTIFF, not a vector layer (server/imagery/) */
+export const IMAGERY_LAYER = 'imagery';
 
 /** The API's field names as the importer's options: one mapping for uploads and for the CLI's hand-off. */
 export function importOptions(f: z.infer<typeof ImportFields>) {
@@ -88,6 +96,15 @@ export function importRoutes(ctx: AppContext) {
 
   async function importUpload(req: Request, res: Response, file: Express.Multer.File) {
     const f = ImportFields.parse(req.body ?? {});
+    if (f.layer === IMAGERY_LAYER) {
+      const report = await importImageryFile(ctx.importDb ?? ctx.db, ctx.config, {
+        path: file.path, fileName: Buffer.from(file.originalname, 'latin1').toString('utf8'),
+        epoch: f.epoch ?? '', date: f.date, srs: f.srs?.toUpperCase(), user: req.principal?.username, store: imageryStoreOf(ctx),
+      });
+      ctx.log.info({ imagery: report.import_id, epoch: report.epoch, tiles: report.tiles }, 'imagery import');
+      res.status(201).json(report);
+      return;
+    }
     const report = await importFile(ctx.importDb ?? ctx.db, ctx.config, {
       path: file.path,
       fileName: Buffer.from(file.originalname, 'latin1').toString('utf8'),

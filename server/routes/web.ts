@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Config } from '../config';
 import { route } from '../http/openapi';
+import { imageryStoreOf } from './imagery';
+import type { ImageryLayer } from '../imagery/store';
 
 const READERS = ['admin', 'analyst', 'reviewer', 'field'] as const;
 
@@ -16,6 +18,14 @@ export const MapSource = z.object({
   tiles: z.array(z.string()).optional(),
   url: z.string().optional(),
   scheme: z.enum(['xyz', 'tms']).optional(),
+  /** imported imagery (issue 15): which import, its zooms and extent ([w, s, e, n] lon/lat), date and resolution */
+  import_id: z.number().int().optional(),
+  minzoom: z.number().int().optional(),
+  maxzoom: z.number().int().optional(),
+  bounds: z.array(z.number()).length(4).optional(),
+  tileSize: z.number().int().optional(),
+  date: z.string().nullable().optional(),
+  resolution_m: z.number().optional(),
 });
 export type MapSource = z.infer<typeof MapSource>;
 
@@ -106,13 +116,21 @@ export function webRoutes(ctx: AppContext) {
     imagery: { before: sources.before.source, after: sources.after.source },
   };
 
+  const store = imageryStoreOf(ctx);
   route(r, {
     method: 'get', path: '/api/config/map', tags: ['meta'], roles: READERS,
     summary: 'Basemap and imagery sources of the map (all optional; the default needs no internet)',
     summary_zh: '地图底图与影像配置',
+    description: 'An epoch configured by URL (TUBAN_IMAGERY_BEFORE_URL / _AFTER_URL) is shown as configured; otherwise its imported imagery, if any.',
     response: MapConfigOut,
-  }, (_req, res) => {
-    res.set('Cache-Control', 'private, no-cache').json(config);
+  }, async (req, res) => {
+    const imported = await store.current();
+    const base = `${req.protocol}://${req.get('host')}`;
+    const imagery = {
+      before: config.imagery.before ?? importedSource(base, imported.get('before')),
+      after: config.imagery.after ?? importedSource(base, imported.get('after')),
+    };
+    res.set('Cache-Control', 'private, no-cache').json({ ...config, imagery });
   });
 
   // local PMTiles archives named by the configuration, nothing else from the data directory
@@ -156,6 +174,16 @@ export function webRoutes(ctx: AppContext) {
     res.sendFile(index);
   });
   return r;
+}
+
+/** An imported layer as a raster source; its URL names the import, so its tiles are cached for good. */
+function importedSource(base: string, l: ImageryLayer | undefined): MapSource | null {
+  if (!l) return null;
+  return {
+    kind: 'xyz', scheme: 'xyz', tiles: [`${base}/tiles/imagery/${l.epoch}/{z}/{x}/{y}.webp?v=${l.id}`], import_id: l.id,
+    minzoom: l.minzoom, maxzoom: l.maxzoom, bounds: [l.west, l.south, l.east, l.north].map(Number), tileSize: 256,
+    date: l.acquired_on, resolution_m: Number(l.resolution_m),
+  };
 }
 
 /** Our own origin, plus the configured tile hosts for map data; no inline scripts. */
