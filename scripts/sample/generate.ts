@@ -206,7 +206,7 @@ const LAYERS: LayerDef[] = [
 // ---------------------------------------------------------------------------------------------
 // scales
 
-interface ScalePlan {
+export interface ScalePlan {
   towns: TownSpec[];
 }
 
@@ -215,7 +215,8 @@ function gkCentre(): { x: number; y: number } {
   return { x, y };
 }
 
-function planScale(scale: SampleScale, rng: Rng): ScalePlan {
+/** The towns of a scale; `generateSampleImagery` rebuilds the same towns from the same seed through it. */
+export function planScale(scale: SampleScale, rng: Rng): ScalePlan {
   const c = gkCentre();
   const r = rng.fork('plan');
   const base = (index: number, count = TOWNS.length): Pick<TownSpec, 'index' | 'name' | 'code9' | 'avenueName' | 'gapCode' | 'bandWidth' | 'roadWidth'> => {
@@ -493,6 +494,20 @@ function writeTownLayers(res: TownResult, add: (key: string, g: ShpGeometry | nu
 
 // ---------------------------------------------------------------------------------------------
 
+const IMAGERY_README = `
+## Imagery: 合成影像 — synthetic, not a real image
+
+\`imagery-before-2019-synthetic.tif\` (前时相) and \`imagery-after-2020-synthetic.tif\` (后时相) are **synthetic**
+images rendered by \`scripts/sample/imagery.ts\` from this town's own layers (same seed; \`imagery.json\` lists
+what was drawn): 8-bit RGB GeoTIFFs in EPSG:4523 at 1 m, 256 × 256 tiles, deflate, the town's extent plus 40 m.
+Fields, orchards, woods, roads with kerbs and the avenue's lane marks, yards and roofs come from the parcels
+(宗地, by 土地用途) and the avenue; the after image adds every survey polygon's change (a new roof for 新增建设用地
+and 疑似违法建筑, bare earth for 推填土, concrete for 硬化地面, a greenhouse for 其他) and a few new roofs that no
+survey record has (\`unsurveyed\` in imagery.json: what an analyst should find that the survey missed). The dates
+(TIFF DateTime) are the 前时相/后时相 most survey records carry. The TIFF ImageDescription says 合成数据 / SYNTHETIC.
+Not rendered at the district and large scales (1.3 Gpixel and more per epoch).
+`;
+
 function readme(m: SampleManifest): string {
   const layerRows = m.layers
     .map((l) => {
@@ -555,7 +570,7 @@ ${layerRows}
   attributes present), exact duplicate records (same geometry and attributes, same 图斑编号: 2 per town),
   ~1 % attributed to a neighbouring village, and polygons outside every village.
 - Not included: Z/M values, a missing .prj, a GB18030-only character, GeoJSON. Add them to tests by hand.
-`;
+${m.scale === 'tiny' || m.scale === 'town' ? IMAGERY_README : ''}`;
 }
 
 /** Read the manifest of a generated sample, or null when there is none. */
