@@ -7,8 +7,8 @@
  *   - the field API (/api/field/…, /api/polygons/:id/evidence): network first, else the last answer, marked
  *     with X-Tuban-Cached (when it was stored) so the page can say it shows offline data;
  *   - photos (/api/evidence/:id/thumb|full): cache first (a photo never changes);
- *   - imagery chips of a polygon and imagery tiles (issue 15): cache first when the URL names the import
- *     (?v=<import>: the bytes never change for it), else network first; the map config network first.
+ *   - imagery tiles (issue 15): cache first when the URL names the import (?v=<import>: the bytes never
+ *     change for it), else network first; a polygon's imagery chips and the map config: network first.
  * Answers are cached per credential: a link's answers are kept apart from a session's (the Authorization
  * header is part of the cache key, hashed). Writes (POST) are never cached: the page's outbox handles them.
  */
@@ -125,7 +125,9 @@ sw.addEventListener('fetch', (e) => {
     return e.respondWith(caches.match(req).then((hit) => hit ?? fetch(req)));
   }
   if (/^\/api\/evidence\/\d+\/(thumb|full)$/.test(p)) return e.respondWith(cacheFirst(req, keyOf(req)));
-  if (/^\/api\/polygons\/\d+\/chips\/(before|after)$/.test(p) || p.startsWith('/tiles/imagery/')) {
+  // a chip changes when its polygon's outline does (a new delivery): the network first, the cache offline
+  if (/^\/api\/polygons\/\d+\/chips\/(before|after)$/.test(p)) return e.respondWith(networkFirst(req, keyOf(req)));
+  if (p.startsWith('/tiles/imagery/')) {
     return e.respondWith(url.searchParams.has('v') ? cacheFirst(req, keyOf(req)) : networkFirst(req, keyOf(req)));
   }
   if (p === '/api/config/map') return e.respondWith(networkFirst(req, keyOf(req)));

@@ -27,10 +27,10 @@ export function chipsCard(polygonId: number, code: string, im: Imagery | undefin
   if (!im || !EPOCHS.some((e) => hasChips(im[e]))) return null;
   return h('section', { class: 'card chips-card' },
     h('h2', null, t('imagery.chips')),
-    h('div', { class: 'chips', 'data-chips': polygonId }, EPOCHS.map((epoch) => {
+    h('div', { class: 'imgchips', 'data-chips': polygonId }, EPOCHS.map((epoch) => {
       const src = im[epoch];
       const none = () => h('div', { class: 'chip-none' }, t('imagery.chipNone', { epoch: t(`imagery.${epoch}`) }));
-      const fig = h('figure', { class: 'chip', 'data-epoch': epoch });
+      const fig = h('figure', { class: 'imgchip', 'data-epoch': epoch });
       if (!hasChips(src)) fig.append(none());
       else {
         const img = h('img', {

@@ -29,18 +29,18 @@ export function chipUrl(polygonId: number, epoch: Epoch, source: MapSource | nul
 export function chipsNode(o: { id: number; code: string; imagery: MapConfig['imagery'] | undefined; small?: boolean }): HTMLElement | null {
   const im = o.imagery;
   if (!im || !EPOCHS.some((e) => hasChips(im[e]))) return null;
-  return h('div', { class: `chips${o.small ? ' small' : ''}`, 'data-chips': o.id },
+  return h('div', { class: `imgchips${o.small ? ' small' : ''}`, 'data-chips': o.id },
     EPOCHS.map((epoch) => {
       const src = im[epoch];
       const caption = epochLabel(epoch, src);
       const none = () => h('div', { class: 'chip-none' }, t('imagery.chipNone', { epoch: t(`imagery.${epoch}`) }));
-      if (!hasChips(src)) return h('figure', { class: 'chip', 'data-epoch': epoch }, none(), h('figcaption', null, caption));
+      if (!hasChips(src)) return h('figure', { class: 'imgchip', 'data-epoch': epoch }, none(), h('figcaption', null, caption));
       const img = h('img', {
         src: chipUrl(o.id, epoch, src), width: 320, height: 240, loading: 'lazy', decoding: 'async',
         alt: t('imagery.chipAlt', { code: o.code, epoch: t(`imagery.${epoch}`), date: src.date || t('imagery.noDate') }),
       }) as HTMLImageElement;
       img.addEventListener('error', () => img.replaceWith(none()), { once: true });
-      return h('figure', { class: 'chip', 'data-epoch': epoch },
+      return h('figure', { class: 'imgchip', 'data-epoch': epoch },
         h('a', { href: img.src, target: '_blank', rel: 'noopener', title: caption }, img),
         h('figcaption', null, caption));
     }));

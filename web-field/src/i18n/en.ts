@@ -148,6 +148,6 @@ export const en: Record<MessageKey, string> = {
   'imagery.noDate': 'date unknown',
   'imagery.chips': 'Imagery, before / after',
   'imagery.chipNone': 'No {epoch} imagery here',
-  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined in red',
-  'imagery.chipsHint': 'The polygon is outlined in red. The after image is what the survey saw: compare it on site.',
+  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined',
+  'imagery.chipsHint': 'The polygon is outlined. The after image is what the survey saw: compare it on site.',
 };

@@ -149,8 +149,8 @@ export const zh = {
   'imagery.noDate': '日期不详',
   'imagery.chips': '影像对比（前时相 / 后时相）',
   'imagery.chipNone': '此处无{epoch}影像',
-  'imagery.chipAlt': '{code} {epoch}影像（{date}），红线为图斑边界',
-  'imagery.chipsHint': '红线为图斑边界。后时相是监测时的样子，到现场对照查看。',
+  'imagery.chipAlt': '{code} {epoch}影像（{date}），框线为图斑边界',
+  'imagery.chipsHint': '框线为图斑边界。后时相是监测时的样子，到现场对照查看。',
 } as const;
 
 export type MessageKey = keyof typeof zh;

@@ -15,7 +15,7 @@ export const imageryZh = {
   'imagery.compareClose': '关闭卷帘对比',
   'imagery.chips': '影像对比（前时相 / 后时相）',
   'imagery.chipNone': '此处无{epoch}影像',
-  'imagery.chipAlt': '{code} {epoch}影像（{date}），红线为图斑边界',
+  'imagery.chipAlt': '{code} {epoch}影像（{date}），框线为图斑边界',
   'imagery.chipsCol': '影像（前 / 后）',
   'keys.compare': '卷帘对比前后时相（Esc 关闭）',
 } as const;
@@ -33,7 +33,7 @@ export const imageryEn: Record<keyof typeof imageryZh, string> = {
   'imagery.compareClose': 'Close the swipe',
   'imagery.chips': 'Imagery, before / after',
   'imagery.chipNone': 'No {epoch} imagery here',
-  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined in red',
+  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined',
   'imagery.chipsCol': 'Imagery (before / after)',
   'keys.compare': 'Swipe between the two dates (Esc closes)',
 };
