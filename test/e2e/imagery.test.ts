@@ -186,8 +186,8 @@ describe.runIf(existsSync(CHROMIUM))('imagery at the desk, on the phone and in t
     await poll(() => page.$$eval('.detail-body .imgchips img', (imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 320).length)).toBe(2);
     expect(await page.$$eval('.detail-body .imgchips figcaption', (fs) => fs.map((f) => f.textContent))).toEqual([`前时相 ${imagery.before.date}`, `后时相 ${imagery.after.date}`]);
     const code = (await page.textContent('.detail-head h2'))!.split(' ')[0];
-    const bbox = (await analyst.get(`/api/polygons/by-code/${code}`)).body.id as number;
-    const b = (await analyst.get(`/api/polygons/${bbox}`)).body.bbox as [number, number, number, number];
+    const id = (await analyst.get(`/api/polygons/by-code/${code}`)).body.id as number;
+    const b = (await analyst.get(`/api/polygons/${id}`)).body.bbox as [number, number, number, number];
     await poll(() => page.evaluate(() => !(window as unknown as W).__tuban!.map.isMoving())).toBe(true);
     await idle();
     const { zoom, fit } = await page.evaluate((b) => {
@@ -195,6 +195,8 @@ describe.runIf(existsSync(CHROMIUM))('imagery at the desk, on the phone and in t
       return { zoom: m.getZoom(), fit: m.cameraForBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, maxZoom: 24 })!.zoom! };
     }, b);
     expect(zoom).toBeCloseTo(Math.min(fit, imagery.after.zooms.max), 2);
+    // the polygon opened is drawn selected (its state set while the map's tiles were still loading)
+    expect(await page.evaluate((id) => (window as unknown as W).__tuban!.map.getFeatureState({ source: 'survey', sourceLayer: 'survey', id }).selected, id)).toBe(true);
     await shot('4-detail-chips');
   });
 

@@ -38,6 +38,7 @@ export class SwipeCompare {
   private share = 0.5;
   private selected: number | null;
   private readonly off: (() => void)[] = [];
+  private loaded = false;
 
   constructor(private readonly o: CompareOptions) {
     const main = o.main;
@@ -77,7 +78,10 @@ export class SwipeCompare {
     });
     for (const [name, img] of Object.entries(patternImages())) this.map.addImage(name, img, { pixelRatio: 1 });
     this.map.getCanvas().setAttribute('aria-label', epochLabel('before', o.config.imagery.before));
-    this.map.once('load', () => this.setSelected(this.selected));
+    this.map.once('load', () => {
+      this.loaded = true;
+      this.setSelected(this.selected);
+    });
     this.sync(main, this.map);
     this.bindDivider();
     const ro = new ResizeObserver(() => {
@@ -93,7 +97,8 @@ export class SwipeCompare {
   setSelected(id: number | null) {
     const prev = this.selected;
     this.selected = id;
-    if (!this.map.isStyleLoaded()) return;
+    // before the first load the 'load' handler applies it (isStyleLoaded() is false while any tile loads)
+    if (!this.loaded) return;
     const state = (fid: number, selected: boolean) => this.map.setFeatureState({ source: 'survey', sourceLayer: 'survey', id: fid }, { selected });
     if (prev !== null && prev !== id) state(prev, false);
     if (id !== null) state(id, true);

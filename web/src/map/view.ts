@@ -63,6 +63,7 @@ export class MapView {
   private badge?: HTMLElement;
   private compare?: SwipeCompare;
   private compareLoading?: Promise<void>;
+  private styleReady = false;
 
   /** Use createMapView(): a PMTiles source needs its protocol before the first request. */
   constructor(private readonly o: MapViewOptions) {
@@ -103,7 +104,10 @@ export class MapView {
 
     window.__tuban = { ...(window.__tuban ?? {}), map: this.map, metrics: this.metrics };
     window.__tuban.firstIdle = new Promise((resolve) => (this.resolveFirstIdle = resolve));
-    this.map.once('load', () => (this.metrics.loadedAt = performance.now()));
+    this.map.once('load', () => {
+      this.styleReady = true;
+      this.metrics.loadedAt = performance.now();
+    });
     const tilesAt: Record<string, number> = (this.metrics.tilesAt = {});
     const onData = (e: { dataType?: string; sourceId?: string; tile?: unknown }) => {
       if (e.dataType === 'source' && e.tile && e.sourceId) tilesAt[e.sourceId] = performance.now();
@@ -178,8 +182,7 @@ export class MapView {
       });
       if (custom.length) this.buildPanel();
     };
-    if (this.map.isStyleLoaded()) add();
-    else this.map.once('load', add);
+    this.whenReady(add);
   }
 
   private bindPointer() {
@@ -302,8 +305,12 @@ export class MapView {
     this.map.easeTo({ ...cam, duration: 450 });
   }
 
+  /**
+   * After the style's first load. Not isStyleLoaded(): that is false again whenever a tile is loading (every
+   * move, and imagery tiles take a while), and 'load' never comes twice — a selection made then was lost.
+   */
   private whenReady(fn: () => void) {
-    if (this.map.isStyleLoaded()) fn();
+    if (this.styleReady) fn();
     else this.map.once('load', fn);
   }
 
