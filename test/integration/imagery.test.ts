@@ -19,6 +19,11 @@ import { layerDir } from '../../server/imagery/store';
 import { tilePath } from '../../server/imagery/pyramid';
 import { lonLatToMerc, mercRes, TILE } from '../../server/imagery/mercator';
 import { knownCrs } from '../../server/ingest/crs';
+import { handoffApp } from '../../server/ingest/handoff';
+import { sendToServer } from '../../scripts/ingest-handoff';
+import pino from 'pino';
+import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 
 const FIX = path.resolve('test/fixtures/imagery');
 const fx = (f: string) => path.join(FIX, f);
@@ -175,6 +180,17 @@ describeEachDb('imagery: import, tiles, map config, chips', (backend) => {
     expect(a.bounds).toHaveLength(4);
   });
 
+  it('map config: an epoch configured by URL wins over its imported imagery; the other epoch still shows its import', async () => {
+    const configured = await startApp(db, { env: { TUBAN_DATA_DIR: dataDir, TUBAN_IMAGERY_AFTER_URL: 'https://tiles.example.org/after/{z}/{x}/{y}.jpg' } });
+    try {
+      const r = await (await configured.as('reviewer')).get('/api/config/map');
+      expect(r.body.imagery.after).toEqual({ kind: 'xyz', tiles: ['https://tiles.example.org/after/{z}/{x}/{y}.jpg'], scheme: 'xyz' });
+      expect(r.body.imagery.before).toBeNull();
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('chips: a 320 × 240 WebP around the polygon, outline drawn, cached by ETag; the field link of the polygon gets it too', async () => {
     const res = await raw(`/api/polygons/${polygon}/chips/after`);
     expect(res.status).toBe(200);
@@ -206,6 +222,52 @@ describeEachDb('imagery: import, tiles, map config, chips', (backend) => {
     // a field user of another village may not see the polygon, so neither its chip
     const stranger = await app.as('field', { villages: ['红旗村'] });
     expect((await stranger.get(`/api/polygons/${polygon}/chips/after`)).status).toBe(404);
+  });
+
+  it('API: a zip holding the .tif with its .tfw and .prj is read as a GeoTIFF with its world file', async () => {
+    const zipDir = mkdtempSync(path.join(os.tmpdir(), 'tuban-imagery-zip-'));
+    try {
+      const zip = path.join(zipDir, 'delivery.zip');
+      execFileSync('zip', ['-q', '-j', zip, fx('rgb8-worldfile.tif'), fx('rgb8-worldfile.tfw'), fx('rgb8-worldfile.prj')]);
+      const analyst = app.client({ cookie: analystCookie });
+      const r = await analyst.post('/api/imports', undefined, { form: imageryForm(zip, { layer: 'imagery', epoch: 'before' }) });
+      expect(r.status, r.text).toBe(201);
+      expect(r.body).toMatchObject({ epoch: 'before', georeference: 'worldfile', crs: { source: 'EPSG:4523', how: 'prj' } });
+      expect(near(await colourAt(dataDir, r.body, 150, 120), [230, 220, 40, 255])).toBe(true);
+      // the same tif alone has no georeferencing: refused, bilingual
+      const alone = await analyst.post('/api/imports', undefined, { form: imageryForm(fx('rgb8-worldfile.tif'), { layer: 'imagery', epoch: 'before' }) });
+      expect(alone.status).toBe(422);
+      expect(alone.body.error.code).toBe('imagery_no_georeference');
+      expect(alone.body.error.message_zh).toMatch(/[\u4e00-\u9fff]/);
+      // no epoch: refused
+      const noEpoch = await analyst.post('/api/imports', undefined, { form: imageryForm(fx('rgb8-striped.tif'), { layer: 'imagery' }) });
+      expect(noEpoch.status).toBe(422);
+      expect(noEpoch.body.error.code).toBe('imagery_epoch');
+      // reviewers and field users do not import
+      const reviewer = await app.as('reviewer');
+      expect((await reviewer.post('/api/imports', undefined, { form: imageryForm(fx('rgb8-striped.tif'), { layer: 'imagery', epoch: 'before' }) })).status).toBe(403);
+    } finally {
+      rmSync(zipDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI\'s hand-off to a running server imports imagery too (the .tfw/.prj beside the file are read)', async () => {
+    const token = 't'.repeat(43);
+    const srv = handoffApp({ config: app.config, db, log: pino({ level: 'silent' }) }, token).listen(0, '127.0.0.1');
+    await new Promise<void>((r) => srv.once('listening', () => r()));
+    try {
+      const progress: string[] = [];
+      const report = (await sendToServer({ pid: process.pid, port: (srv.address() as AddressInfo).port, token },
+        { path: fx('rgb8-worldfile.tif'), layer: 'imagery', epoch: 'before', date: '2019-11-20', user: 'cli-test' },
+        (p) => progress.push(p.phase))) as ImageryReport;
+      expect(report).toMatchObject({ layer: 'imagery', epoch: 'before', georeference: 'worldfile', date: '2019-11-20' });
+      expect(progress).toContain('store');
+      const refusal = await sendToServer({ pid: process.pid, port: (srv.address() as AddressInfo).port, token },
+        { path: fx('bad-rotated.tif'), layer: 'imagery', epoch: 'before' }, () => undefined).then(() => null, (e: { code: string }) => e);
+      expect(refusal?.code).toBe('imagery_rotated');
+    } finally {
+      srv.close();
+    }
   });
 
   it('a re-import replaces the layer atomically; a refused one leaves it untouched', async () => {
