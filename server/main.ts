@@ -9,7 +9,7 @@ import { createApp } from './app';
 import { isAppError } from './errors';
 import { gracefulShutdown } from './http/shutdown';
 import { authenticate } from './auth/session';
-import { isEmpty, loadSampleTown } from './sample';
+import { isEmpty, loadSampleImagery, loadSampleTown } from './sample';
 import { disableDemoUsersIfRealData, ensureAdmin, ensureDemoUsers } from './auth/users';
 import { openPostgres } from './db/postgres';
 import { checkRuntimeRole, currentRole, grantRuntime } from './db/roles';
@@ -89,6 +89,12 @@ async function main() {
   // (ingest/handoff.ts; issue 11 item 7)
   const handoff = db.kind === 'pglite' ? await startHandoff({ config, db, log, importDb: owner }, config.pgliteDir) : undefined;
   process.stdout.write(`\ntuban is running: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/\n`);
+
+  // the sample town's synthetic imagery: in the background, a minute or two (sample.ts says why)
+  if (config.sample === 'auto') {
+    void loadSampleImagery(owner ?? db, config, config.sampleDir, log)
+      .catch((e) => log.warn({ err: e }, 'the sample imagery was not imported (again at the next start) / 示例影像未导入（下次启动时重试）'));
+  }
 
   // the integrity check (README "Integrity check"): once at start, in the background (the server answers
   // meanwhile), every finding logged; the photo store swept again every TUBAN_EVIDENCE_SWEEP_MINUTES

@@ -135,20 +135,15 @@ export async function writeGeoTiffRgb(file: string, o: GeoTiffRgbOptions): Promi
       },
       { code: 34737, type: ASCII, values: ascii(geoAscii) },
     ];
-    put(encodeIfd(tags, pos));
-    const view = new DataView(header.buffer);
-    header.set([0x49, 0x49, 42, 0]);
-    view.setUint32(4, offsets.length ? alignedIfdOffset(offsets, counts) : 8, true);
+    const ifdAt = pos;
+    put(encodeIfd(tags, ifdAt));
+    header.set([0x49, 0x49, 42, 0]); // little-endian TIFF
+    new DataView(header.buffer).setUint32(4, ifdAt, true);
     writeSync(fd, header, 0, 8, 0);
     return pos;
   } finally {
     closeSync(fd);
   }
-}
-
-function alignedIfdOffset(offsets: number[], counts: number[]): number {
-  const end = offsets[offsets.length - 1] + counts[counts.length - 1];
-  return end + (end % 2);
 }
 
 const SIZE: Record<number, number> = { [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };

@@ -90,6 +90,15 @@ const DESCRIPTION = (epoch: ImageryEpoch, date: string, seed: number, scale: Sam
   `${epoch === 'before' ? '前时相 before' : '后时相 after'} ${date}, rendered by scripts/sample/imagery.ts`;
 
 type RGB = readonly [number, number, number];
+/** crops, stubble and tilled soil of a late-autumn field */
+const FIELDS: readonly RGB[] = [
+  [104, 122, 76],
+  [140, 130, 96],
+  [124, 108, 84],
+  [92, 112, 68],
+  [130, 132, 90],
+  [112, 118, 80],
+];
 const LU = {
   farm: '耕地',
   orchard: '园地',
@@ -174,16 +183,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
   const surveyGrid = new BoxGrid(50);
   for (const it of survey) if (it.geometry) for (const ring of outerRings(it.geometry)) surveyGrid.add(ringBox(ring));
 
-  const ct = Math.cos(theta);
-  const st = Math.sin(theta);
-  const FIELDS: RGB[] = [
-    [104, 122, 76],
-    [140, 130, 96],
-    [124, 108, 84],
-    [92, 112, 68],
-    [130, 132, 90],
-    [112, 118, 80],
-  ];
   // --- parcels -------------------------------------------------------------------------------
   const avenueNear = (x: number, y: number) => avenues.some((line) => distToLine(x, y, line) < 20);
   const buildings: { ring: Position[]; roof: RGB; height: number; gable: boolean }[] = [];
@@ -286,8 +285,10 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
     }
   }
 
-  // --- countryside beyond the town (the pixels no parcel covered): fields of a warped rotated grid,
-  // woods by a coarse noise
+  // --- countryside beyond the town (the pixels no parcel covered): fields of a warped grid turned like
+  // the town's, woods by a coarse noise
+  const ct = Math.cos(theta);
+  const st = Math.sin(theta);
   for (let py = 0, o = 0; py < height; py++) {
     for (let px = 0; px < width; px++, o += 3) {
       if (mask[o / 3]) continue; // a parcel of the town
@@ -349,7 +350,8 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
   }
   function drawRoof(ring: Position[], roof: RGB, h: number, gable: boolean) {
     const L = (h * 0.55) / res;
-    ras.fill([ring], (o, px, py) => {
+    // the shadow first, the roof over it; a shadow does not darken another roof (it would fall on its top)
+    ras.fill([ring], (o) => {
       if (mask[o / 3] !== 2) darken(o);
     }, -0.3 * L, -L);
     const [cx, cy] = ringCentre(ring);
@@ -367,7 +369,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
 
   // --- before ---------------------------------------------------------------------------------
   const dates = epochDates(survey);
-  const tRender = Date.now();
   const info: SampleImageryInfo = {
     generator: 'tuban scripts/sample/imagery.ts',
     synthetic: true,
@@ -403,7 +404,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
     info.epochs.push({ epoch, file: IMAGERY_FILES[epoch], date: dates[epoch], bytes });
   };
   await write('before');
-  const tAfter = Date.now();
 
   // --- after: the survey's changes, then what the survey missed ---------------------------------
   const ra = r.fork('after');
@@ -473,8 +473,6 @@ export async function generateSampleImagery(opts: SampleImageryOptions): Promise
   }
 
   info.millis = { render: Date.now() - t0 - writeMs, write: writeMs, total: Date.now() - t0 };
-  void tRender;
-  void tAfter;
   writeFileSync(join(opts.out, 'imagery.json'), JSON.stringify(info, null, 2) + '\n');
   return info;
 }
