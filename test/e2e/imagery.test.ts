@@ -26,6 +26,7 @@ import { startApp, type TestApp, type UserClient } from '../helpers/api';
 import { importTinyImagery } from '../helpers/imagery';
 import type { ImageryReport } from '../../server/imagery/import';
 import { REPORT_CHIPS_MAX } from '../../server/dashboard/report';
+import { tileOf } from '../../server/imagery/mercator';
 import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
 import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
 
@@ -236,6 +237,15 @@ describe.runIf(existsSync(CHROMIUM))('imagery at the desk, on the phone and in t
     await poll(() => p.$$eval('.map .tiles.imagery img', (imgs) => imgs.filter((i) => (i as HTMLImageElement).src.startsWith('blob:') && (i as HTMLImageElement).naturalWidth === 256).length)).toBeGreaterThan(0);
     expect(await p.textContent('.map .imagery-date')).toBe(`后时相 ${imagery.after.date}`);
     await shot('6-phone', p);
+    // the link sees the imagery around its polygons, not the whole town's
+    const [lon, lat] = (await analyst.get(`/api/field/polygons/${items[0].id}`)).body.polygon.target.coordinates as [number, number];
+    const z = imagery.after.zooms.max;
+    const tileAt = (lo: number, la: number) => fetch(`${app.url}/tiles/imagery/after/${z}/${tileOf(lo, la, z).join('/')}.webp?v=${imagery.after.import_id}`,
+      { headers: { authorization: `FieldLink ${link.body.token}` } });
+    expect((await tileAt(lon, lat)).status).toBe(200);
+    const far = await tileAt(lon + 0.05, lat);
+    expect(far.status).toBe(403);
+    expect((await far.json()).error.code).toBe('field_link_scope');
     await p.locator('.chips-card').scrollIntoViewIfNeeded();
     await shot('7-phone-chips', p);
 
