@@ -53,7 +53,7 @@ export async function loadSampleTown(db: Db, settings: ImportSettings, sampleDir
  * start finishes it at the next one. Only while the database holds the sample town and nothing else.
  *
  * main.ts runs it after the server listens, not inside loadSampleTown: rendering and importing the two
- * 55-Mpixel epochs takes 1–2.5 minutes on this machine (README, first start), which would triple the
+ * 55-Mpixel epochs takes 1.5–3.5 minutes on this machine (README, first start), which would double or triple the
  * "about a minute" of a first start (issue 15 item 5); the map shows the imagery once it is in (the
  * imagery store re-reads its layers every 2 s).
  */
