@@ -6,7 +6,9 @@
  *   - pages (/p…, /f/…, /patrol): network first, else the cached page (a printed village sheet: its own copy);
  *   - the field API (/api/field/…, /api/polygons/:id/evidence): network first, else the last answer, marked
  *     with X-Tuban-Cached (when it was stored) so the page can say it shows offline data;
- *   - photos (/api/evidence/:id/thumb|full): cache first (a photo never changes).
+ *   - photos (/api/evidence/:id/thumb|full): cache first (a photo never changes);
+ *   - imagery tiles (issue 15): cache first when the URL names the import (?v=<import>: the bytes never
+ *     change for it), else network first; a polygon's imagery chips and the map config: network first.
  * Answers are cached per credential: a link's answers are kept apart from a session's (the Authorization
  * header is part of the cache key, hashed). Writes (POST) are never cached: the page's outbox handles them.
  */
@@ -123,6 +125,12 @@ sw.addEventListener('fetch', (e) => {
     return e.respondWith(caches.match(req).then((hit) => hit ?? fetch(req)));
   }
   if (/^\/api\/evidence\/\d+\/(thumb|full)$/.test(p)) return e.respondWith(cacheFirst(req, keyOf(req)));
+  // a chip changes when its polygon's outline does (a new delivery): the network first, the cache offline
+  if (/^\/api\/polygons\/\d+\/chips\/(before|after)$/.test(p)) return e.respondWith(networkFirst(req, keyOf(req)));
+  if (p.startsWith('/tiles/imagery/')) {
+    return e.respondWith(url.searchParams.has('v') ? cacheFirst(req, keyOf(req)) : networkFirst(req, keyOf(req)));
+  }
+  if (p === '/api/config/map') return e.respondWith(networkFirst(req, keyOf(req)));
   if (p.startsWith('/api/field/') || /^\/api\/polygons\/\d+\/evidence$/.test(p) || p === '/api/patrols/villages') {
     return e.respondWith(networkFirst(req, keyOf(req)));
   }

@@ -1,8 +1,9 @@
 /**
  * Per-village report (村（社区）图斑核查情况报告): one server-rendered, print-ready HTML page — A4, Chinese,
  * a static SVG map of the village's polygons coloured by status, the figures of GET /api/coverage for the
- * village, the polygon table and a place for photos. The browser prints it to PDF; no script, no tiles,
- * nothing fetched.
+ * village, the polygon table, the imagery chips of its polygons (issue 15 item 4) and a place for photos. The
+ * browser prints it to PDF; no script, no tiles; the only things fetched are the chips, as <img> from this
+ * server with the session that opened the report (the page's CSP allows images from 'self').
  */
 import type { Queryable } from '../db/types';
 import { sqlSet } from '../db/sql-file';
@@ -63,7 +64,14 @@ export interface ReportInput {
   workSrid: number;
   asOf: Date;
   year?: number;
+  /** the imported imagery's dates (an epoch with no imagery is null); absent: no imagery section */
+  imagery?: { before: { date: string | null; version?: string | null } | null; after: { date: string | null; version?: string | null } | null };
 }
+
+/** chips printed per report: two A4 pages of them at most; the rest are on screen */
+export const REPORT_CHIPS_MAX = 12;
+/** the polygons a reader checks first: confirmed illegal building, then what is still open, then the dismissed */
+const CHIP_ORDER: Record<Status, number> = { verified: 0, linked: 1, field_check: 2, pending: 3, dismissed: 4 };
 
 /**
  * The map's largest printed size (mm): the A4 text width, and a height that leaves the map on one page
@@ -145,6 +153,7 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
     </tr>`).join('\n');
 
   const photos = polys.filter((p) => p.status === 'verified' || p.status === 'linked').slice(0, 6);
+  const chips = imagerySection(polys, r.imagery);
   const today = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric' }).format(r.asOf);
   const phase = cov.weekly.phases.find((ph) => r.asOf.toISOString() >= ph.from! && r.asOf.toISOString() < ph.to!);
 
@@ -184,6 +193,14 @@ export async function villageReport(q: Queryable, r: ReportInput): Promise<strin
   /* photos, note and signatures stay on one page: a signature line alone on the last page signs nothing */
   .tail { page-break-inside: avoid; break-inside: avoid; }
   .photo { border: 0.5pt dashed #888; height: 34mm; display: flex; flex-direction: column; align-items: center; justify-content: center; color: #666; font-size: 9pt; }
+  .chips { display: grid; grid-template-columns: 1fr 1fr; gap: 3mm 4mm; }
+  .chip-pair { page-break-inside: avoid; break-inside: avoid; }
+  .chip-pair .cap { font-size: 8.5pt; margin-bottom: 0.8mm; white-space: nowrap; overflow: hidden; }
+  .chip-pair .imgs { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5mm; }
+  .chip-pair figure { margin: 0; }
+  .chip-pair img, .chip-pair .none { display: block; width: 100%; aspect-ratio: 4 / 3; height: auto; border: 0.5pt solid #888; background: #f1f5f9; }
+  .chip-pair .none { display: flex; align-items: center; justify-content: center; color: #666; font-size: 8pt; }
+  .chip-pair figcaption { font-size: 7.5pt; color: #333; text-align: center; }
   .sign { margin-top: 10mm; display: flex; justify-content: space-between; page-break-inside: avoid; }
   .note { color: #555; font-size: 8.5pt; }
   @media screen { body { padding: 10mm; background: #fff; } }
@@ -225,8 +242,9 @@ ${rows || '<tr><td colspan="10">本村（社区）无图斑。</td></tr>'}
   </tbody>
 </table>
 
+${chips}
 <div class="tail">
-<h2>四、现场照片</h2>
+<h2>${chips ? '五' : '四'}、现场照片</h2>
 <div class="photos">
   ${(photos.length ? photos : [null, null, null]).map((p) => `<div class="photo">${p ? `${esc(p.code)}<br>` : ''}照片待上传</div>`).join('\n  ')}
 </div>
@@ -236,6 +254,38 @@ ${rows || '<tr><td colspan="10">本村（社区）无图斑。</td></tr>'}
 </div>
 </body>
 </html>`;
+}
+
+/**
+ * 四、影像对比: for the village's polygons that matter most (confirmed first), the before and after chips with
+ * their dates and the polygon's row number; at most REPORT_CHIPS_MAX, the note says how many are left out.
+ */
+function imagerySection(polys: PolygonRow[], im: ReportInput['imagery']): string {
+  if (!im || (!im.before && !im.after) || !polys.length) return '';
+  const picked = polys
+    .map((p, i) => ({ p, n: i + 1 }))
+    .sort((a, b) => CHIP_ORDER[a.p.status] - CHIP_ORDER[b.p.status] || a.n - b.n)
+    .slice(0, REPORT_CHIPS_MAX);
+  const epochs = [['before', '前时相'], ['after', '后时相']] as const;
+  const chip = (id: number, epoch: 'before' | 'after', name: string) => {
+    const e = im[epoch];
+    const caption = `${name} ${e?.date ?? '日期不详'}`;
+    // eager, with its size: the browser has every chip before it prints
+    const body = e
+      ? `<img src="/api/polygons/${id}/chips/${epoch}${e.version ? `?v=${encodeURIComponent(e.version)}` : ''}" width="320" height="240" alt="${esc(caption)}" loading="eager" decoding="sync">`
+      : `<div class="none">无${name}影像</div>`;
+    return `<figure>${body}<figcaption>${esc(caption)}</figcaption></figure>`;
+  };
+  const blocks = picked.map(({ p, n }) => `<div class="chip-pair">
+    <div class="cap"><b>${n}</b> · ${esc(p.code)} · ${esc(STATUS_LABELS[p.status]?.zh ?? p.status)}</div>
+    <div class="imgs">${epochs.map(([e, name]) => chip(p.id, e, name)).join('')}</div>
+  </div>`).join('\n  ');
+  const left = polys.length - picked.length;
+  return `<h2>四、影像对比</h2>
+<div class="chips">
+  ${blocks}
+</div>
+<p class="note">前后时相影像，框线为图斑边界；序号同图斑清单。${left > 0 ? `另有 ${left} 个图斑未列出，请在系统中查看。` : ''}</p>`;
 }
 
 function scaleBar(w: number, h: number, pad: number, pt: (x: number) => string): string {

@@ -240,3 +240,11 @@ WHERE p.region_code = $1 AND p.village_name = $2
   AND p.status IN ('pending', 'field_check') AND p.removed_batch_id IS NULL
 ORDER BY (p.status = 'field_check') DESC, p.priority DESC, p.id
 LIMIT $3
+
+-- name: link_area
+-- $1 region, $2 ids: the lon/lat extent of a link's polygons — the imagery a link may see lies around it
+SELECT ST_XMin(b) AS w, ST_YMin(b) AS s, ST_XMax(b) AS e, ST_YMax(b) AS n
+FROM (SELECT ST_Transform(ST_Collect(ST_Envelope(p.geom)), 4326)::box2d AS b
+      FROM survey_polygon p
+      WHERE p.region_code = $1 AND p.id = ANY($2::bigint[])) x
+WHERE b IS NOT NULL

@@ -18,6 +18,7 @@ import type { Request, RequestHandler } from 'express';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { checkToken } from './links';
+import { tileNearLink } from './link-area';
 
 const DATA_PATH = /^\/(api|tiles|map-files)(\/|$)/;
 
@@ -32,7 +33,12 @@ export const LINK_ROUTES: readonly { method: 'GET' | 'POST'; path: RegExp }[] = 
   { method: 'POST', path: /^\/api\/polygons\/[^/]+\/findings$/ },
   { method: 'POST', path: /^\/api\/evidence$/ },
   { method: 'GET', path: /^\/api\/evidence\/[^/]+\/(thumb|full|captioned\.jpg)$/ },
+  // the imagery under the polygon on the field map (issue 16 item 12): an <img> cannot carry the link, the page fetches it
+  // (only the tiles around the link's polygons: see the check below)
+  { method: 'GET', path: /^\/tiles\/imagery\/(before|after)\/\d+\/\d+\/\d+(\.webp)?$/ },
 ];
+
+const IMAGERY_TILE = /^\/tiles\/imagery\/(?:before|after)\/(\d+)\/(\d+)\/(\d+)(?:\.webp)?$/;
 
 export function linkTokenOf(req: Pick<Request, 'headers'>): string | undefined {
   const auth = req.headers.authorization;
@@ -62,6 +68,15 @@ export function fieldLinkAuth(ctx: AppContext): RequestHandler {
       ));
     }
     const g = c.grant;
+    const tile = IMAGERY_TILE.exec(req.path);
+    if (tile && !(await tileNearLink(ctx.db, ctx.config.regionCode, g, Number(tile[1]), Number(tile[2]), Number(tile[3])))) {
+      return next(new AppError(
+        'field_link_scope',
+        'A field link shows the imagery around its polygons only',
+        '外业链接只能查看其图斑周边的影像',
+        403,
+      ));
+    }
     req.fieldLink = g;
     req.principal = {
       id: 0,

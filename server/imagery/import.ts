@@ -11,7 +11,7 @@ import proj4 from 'proj4';
 import type { Db } from '../db/types';
 import { IngestError } from '../errors';
 import { GEO_4490, workDef } from '../ingest/crs';
-import { openImagerySource, sidecarsBeside, type Sidecars } from './source';
+import { openImagerySource, sidecarsBeside, type ImagerySource, type Sidecars } from './source';
 import { percentileStretch, planPyramid, writePyramid, type Stretch } from './pyramid';
 import { EPOCHS, imageryRoot, layerDir, SQL, type Epoch, type ImageryStore } from './store';
 
@@ -105,6 +105,17 @@ export async function importImagery(db: Db, s: ImagerySettings, req: ImageryImpo
   progress({ phase: 'read', done: 0, total: 1 });
   const bytes = (await stat(req.path)).size;
   const src = await openImagerySource(req.path, { srs: req.srs, sidecars: req.sidecars ?? (await sidecarsBeside(req.path)) });
+  try {
+    return await importSource(db, s, req, src, { epoch, bytes, started });
+  } finally {
+    await src.tiff.close();
+  }
+}
+
+async function importSource(db: Db, s: ImagerySettings, req: ImageryImportRequest, src: ImagerySource,
+  o: { epoch: Epoch; bytes: number; started: number }): Promise<ImageryReport> {
+  const { epoch, bytes, started } = o;
+  const progress = req.onProgress ?? (() => undefined);
   const plan = planPyramid(src);
   const warnings = [...src.warnings, ...src.crs.warnings];
 
@@ -163,8 +174,6 @@ export async function importImagery(db: Db, s: ImagerySettings, req: ImageryImpo
     await rm(dir, { recursive: true, force: true });
     await db.query(SQL.drop_staged, [s.regionCode, id]).catch(() => undefined);
     throw e;
-  } finally {
-    await src.tiff.close?.();
   }
   req.store?.forget();
   if (replaced !== null) await rm(layerDir(s.dataDir, replaced), { recursive: true, force: true });

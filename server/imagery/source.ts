@@ -109,6 +109,15 @@ export async function openImagerySource(file: string, o: { srs?: string; sidecar
   } catch (e) {
     throw refuse('imagery_not_tiff', 'The file is not a readable GeoTIFF', '该文件不是可读取的 GeoTIFF', { reason: (e as Error).message });
   }
+  try {
+    return await describe(tiff, o);
+  } catch (e) {
+    await tiff.close();
+    throw e;
+  }
+}
+
+async function describe(tiff: GeoTIFF, o: { srs?: string; sidecars?: Sidecars }): Promise<ImagerySource> {
   const image = await tiff.getImage(0);
   const fd = image.fileDirectory;
   const width = image.getWidth();

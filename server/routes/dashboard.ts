@@ -9,6 +9,7 @@ import { toQuery, weekRange, type BaseFilter, type ReviewFilterQuery } from '../
 import { overdue } from '../dashboard/overdue';
 import { createSample, getSample, listSamples, NewSample, recordVerdict, VerdictBody } from '../dashboard/qc';
 import { reportErrorPage, villageReport } from '../dashboard/report';
+import { imageryStoreOf } from './imagery';
 import { villageChoropleth, villageOutlines } from '../dashboard/villages';
 import { IdParam } from '../review/schemas';
 import { DateString } from '../review/schemas';
@@ -182,12 +183,20 @@ export function dashboardRoutes(ctx: AppContext) {
     params: z.object({ name: z.string().min(1).max(100) }), responseType: 'text/html',
   }, async (req, res) => {
     const name = z.string().trim().min(1).max(100).parse(req.params.name);
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    // the imagery chips are images of this server, fetched with the session that opened the report
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:");
     res.set('Cache-Control', 'private, no-store');
     let html: string;
     try {
+      // the imported imagery's dates: the report prints each polygon's chips (issue 15 item 4)
+      const layers = await imageryStoreOf(ctx).current();
+      const epoch = (e: 'before' | 'after') => {
+        const l = layers.get(e);
+        return l ? { date: l.acquired_on, version: String(l.id) } : null;
+      };
       html = await villageReport(ctx.db, {
         regionCode: region, village: name, scope: villageScope(req), workSrid: srid, asOf: new Date(), year: ctx.config.campaignYear,
+        imagery: layers.size ? { before: epoch('before'), after: epoch('after') } : undefined,
       });
     } catch (e) {
       // a person opened the page: an unknown village is an HTML page in both languages (a JSON client,

@@ -18,7 +18,8 @@ import { fieldLinkAuth } from '../field/link-auth';
 import { checkToken, createLink, DEFAULT_LINK_DAYS, LINK_TOKEN_RE, listLinks, MAX_LINK_DAYS, MAX_LINK_POLYGONS, revokeLink } from '../field/links';
 import { fieldCsp, fieldDirOf, sendRefusal, sendShell, sheetPage } from '../field/pages';
 import { assertVisible, fieldPolygon, flagTitles, polygonIdByCode, SHEET_LIMIT, sheetPolygons, worklist } from '../field/polygons';
-import { parseMapSource } from './web';
+import { importedSource, parseMapSource } from './web';
+import { imageryStoreOf } from './imagery';
 import QRCode from 'qrcode';
 
 const ALL = ['admin', 'analyst', 'reviewer', 'field'] as const;
@@ -82,7 +83,11 @@ export function fieldRoutes(ctx: AppContext) {
   const region = ctx.config.regionCode;
   const dir = fieldDirOf(ctx.config);
   const basemap = parseMapSource(ctx.config.map.basemapUrl, ctx.config.dataDir);
-  const csp = fieldCsp(basemap.origin ? [basemap.origin] : []);
+  const imagery = {
+    before: parseMapSource(ctx.config.map.imageryBeforeUrl, ctx.config.dataDir),
+    after: parseMapSource(ctx.config.map.imageryAfterUrl, ctx.config.dataDir),
+  };
+  const csp = fieldCsp([basemap, imagery.before, imagery.after].flatMap((p) => (p.origin ? [p.origin] : [])));
 
   r.use(fieldLinkAuth(ctx));
   // links and QR codes carry the configured public address (issue 16 item 13); the request's host only without one
@@ -183,7 +188,20 @@ export function fieldRoutes(ctx: AppContext) {
   });
 
   // ---- data for the page ----
-  const map = { basemap: basemap.source };
+  // the field map draws the imagery under the polygon (issue 16 item 12) and the page shows its chips (issue 15):
+  // as the analyst's map config, an epoch configured by URL, else its imported imagery
+  const store = imageryStoreOf(ctx);
+  const mapOf = async (req: Request) => {
+    const imported = await store.current();
+    const base = `${req.protocol}://${req.get('host')}`;
+    return {
+      basemap: basemap.source,
+      imagery: {
+        before: imagery.before.source ?? importedSource(base, imported.get('before')),
+        after: imagery.after.source ?? importedSource(base, imported.get('after')),
+      },
+    };
+  };
 
   route(r, {
     method: 'get', path: '/api/field/worklist', tags: ['field'], roles: ALL,
@@ -199,7 +217,7 @@ export function fieldRoutes(ctx: AppContext) {
     const who = a.link
       ? { kind: 'link', link_id: a.link.id, label: a.link.label, expires_at: a.link.expiresAt.toISOString(), created_by: a.link.createdByName }
       : { kind: 'user', username: p.username, display_name: p.displayName, role: p.role, villages: p.villages };
-    res.set('Cache-Control', 'private, no-cache').json({ who, map, ...list });
+    res.set('Cache-Control', 'private, no-cache').json({ who, map: await mapOf(req), ...list });
   });
 
   route(r, {

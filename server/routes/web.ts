@@ -177,7 +177,7 @@ export function webRoutes(ctx: AppContext) {
 }
 
 /** An imported layer as a raster source; its URL names the import, so its tiles are cached for good. */
-function importedSource(base: string, l: ImageryLayer | undefined): MapSource | null {
+export function importedSource(base: string, l: ImageryLayer | undefined): MapSource | null {
   if (!l) return null;
   return {
     kind: 'xyz', scheme: 'xyz', tiles: [`${base}/tiles/imagery/${l.epoch}/{z}/{x}/{y}.webp?v=${l.id}`], import_id: l.id,

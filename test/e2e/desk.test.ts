@@ -143,7 +143,7 @@ describe.runIf(existsSync(CHROMIUM))('the analyst desk in the browser', () => {
     await shot(page, 'desk-4-field-link-qr.png');
     await page.keyboard.press('Escape');
     await page.keyboard.press('t');
-    await page.waitForSelector('#toasts .toast:has-text("未配置")');
+    await page.waitForSelector('#toasts .toast:has-text("尚无前后时相影像")');
     await page.keyboard.press('?');
     await page.waitForSelector('dialog.help[open]');
     expect(await page.textContent('dialog.help')).toContain('外业链接');

@@ -3,7 +3,7 @@
  * caching, content read back pixel by pixel at known places), the map config entry, chips, and a re-import
  * replacing a layer atomically — on both databases. Fixtures: test/fixtures/imagery (README.md: how made).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import proj4 from 'proj4';
@@ -349,6 +349,17 @@ describeEachDb('imagery: each input kind, each refusal', (backend) => {
       if (r.bits === 16) expect(r.stretch).not.toBeNull();
     });
   }
+
+  it('a failure after the layer was staged leaves no row and no directory; orphans of a killed import are swept', async () => {
+    const orphan = layerDir(dataDir, 987654);
+    mkdirSync(path.join(orphan, '17'), { recursive: true });
+    const before = await db.query('SELECT id, current FROM imagery_layer ORDER BY id');
+    await refused(importImagery(db, settings(), { path: fx('bad-all-nodata.tif'), fileName: 'nodata.tif', epoch: 'before' }), 'imagery_empty');
+    expect((await db.query('SELECT id, current FROM imagery_layer ORDER BY id')).rows).toEqual(before.rows);
+    const dirs = readdirSync(path.join(dataDir, 'imagery')).sort();
+    expect(dirs).toEqual(before.rows.map((r) => String(r.id)).sort());
+    expect(existsSync(orphan)).toBe(false);
+  });
 
   const refusals: [string, string, Record<string, unknown>?][] = [
     ['bad-no-georef.tif', 'imagery_no_georeference'],

@@ -1,3 +1,4 @@
+import { prefetchChips } from './chips';
 import { api, ApiError, replayThroughWorker, useLinkToken } from './api';
 import { h, mount } from './dom';
 import { dateTime, lang, setLang, t } from './i18n';
@@ -154,6 +155,8 @@ export function prefetchDetails(wl: Worklist) {
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       await api('GET', `/api/field/polygons/${id}`).catch(() => undefined);
+      // its imagery chips too: on site, offline, they show what to look for (issue 15 item 4)
+      await prefetchChips([id], wl.map.imagery);
     }
   };
   setTimeout(() => void Promise.all([worker(), worker()]), 1500);

@@ -1,14 +1,16 @@
 /**
  * A light map for a phone: the polygon, the phone's position with its accuracy circle and a line to the
  * nearest point of the polygon, drawn in SVG over an optional raster basemap (the configured XYZ/WMTS
- * tiles; none by default — the page needs no internet). Web Mercator, north up, integer zooms; drag to
- * pan, pinch/wheel/buttons to zoom. A few kilobytes instead of a WebGL map library.
+ * tiles; none by default — the page needs no internet) and the survey imagery when there is some (issue 16
+ * item 12: the after date, else the before). Web Mercator, north up, integer zooms; drag to pan,
+ * pinch/wheel/buttons to zoom. A few kilobytes instead of a WebGL map library.
  */
 import { h, s } from './dom';
 import { t } from './i18n';
 import { bboxOf, polygonsOf, type Area, type LonLat } from './geo';
 import type { Fix } from './locate';
-import type { MapSource } from './types';
+import type { Epoch, Imagery, MapSource } from './types';
+import { authHeaders } from './api';
 
 const TILE = 256;
 const MIN_Z = 3;
@@ -48,12 +50,33 @@ export interface Layer {
   label?: string;
 }
 
+/** One raster layer of tiles: the basemap, or the imagery above it. */
+interface Raster {
+  source: MapSource;
+  el: HTMLDivElement;
+  imgs: Map<string, HTMLImageElement>;
+  /** our own tiles (/tiles/imagery/…) are fetched with the page's credentials: a link's token is a header */
+  auth: boolean;
+  minZ: number;
+  maxZ: number;
+  bounds?: [number, number, number, number];
+}
+
+const usable = (m: MapSource | null | undefined): m is MapSource => m?.kind === 'xyz' && !!m.tiles?.length;
+const sameOrigin = (u: string) => u.startsWith('/') || u.startsWith(`${location.origin}/`);
+
+/** The imagery the field map draws: the after date (what is there now), else the before. */
+export function fieldImagery(im: Imagery | undefined): { epoch: Epoch; source: MapSource } | null {
+  if (usable(im?.after)) return { epoch: 'after', source: im!.after! };
+  if (usable(im?.before)) return { epoch: 'before', source: im!.before! };
+  return null;
+}
+
 export class FieldMap {
   readonly el: HTMLDivElement;
-  private tilesEl: HTMLDivElement;
   private svg: SVGSVGElement;
   private scaleEl: HTMLDivElement;
-  private tileImgs = new Map<string, HTMLImageElement>();
+  private rasters: Raster[] = [];
   private z = 17;
   private center: LonLat = [105.93, 29.4];
   private layers: Layer[] = [];
@@ -65,14 +88,21 @@ export class FieldMap {
   private pointers = new Map<number, { x: number; y: number }>();
   private pinchStart: { d: number; z: number } | null = null;
 
-  constructor(private readonly basemap: MapSource | null) {
-    this.tilesEl = h('div', { class: 'tiles', 'aria-hidden': 'true' });
+  constructor(basemap: MapSource | null, imagery?: { epoch: Epoch; source: MapSource; label: string } | null) {
+    const raster = (source: MapSource, cls: string): Raster => ({
+      source, el: h('div', { class: `tiles ${cls}`, 'aria-hidden': 'true' }), imgs: new Map(), auth: sameOrigin(source.tiles![0]),
+      minZ: source.minzoom ?? 0, maxZ: Math.min(source.maxzoom ?? MAX_TILE_Z, MAX_TILE_Z), bounds: source.bounds,
+    });
+    if (usable(basemap)) this.rasters.push(raster(basemap, 'basemap'));
+    if (imagery && usable(imagery.source)) this.rasters.push(raster(imagery.source, 'imagery'));
     this.svg = s('svg', { class: 'overlay', role: 'img', 'aria-label': t('map.polygon') });
     this.scaleEl = h('div', { class: 'scale' });
     const btn = (label: string, text: string, fn: () => void, cls = '') =>
       h('button', { type: 'button', class: `map-btn ${cls}`, title: label, 'aria-label': label, onclick: (e: Event) => { e.stopPropagation(); fn(); } }, text);
-    this.el = h('div', { class: `map${this.usableBasemap ? '' : ' no-basemap'}` },
-      this.tilesEl, this.svg, this.scaleEl,
+    const hasImagery = this.rasters.some((r) => r.el.classList.contains('imagery'));
+    this.el = h('div', { class: `map${this.rasters.length ? '' : ' no-basemap'}${hasImagery ? ' over-imagery' : ''}` },
+      this.rasters.map((r) => r.el), this.svg, this.scaleEl,
+      hasImagery && imagery ? h('div', { class: 'imagery-date', 'data-epoch': imagery.epoch }, imagery.label) : null,
       h('div', { class: 'map-btns' },
         btn(t('map.zoomIn'), '+', () => this.zoomBy(1)),
         btn(t('map.zoomOut'), '−', () => this.zoomBy(-1)),
@@ -86,10 +116,6 @@ export class FieldMap {
     }, { passive: false });
     this.el.addEventListener('dblclick', () => this.zoomBy(1));
     new ResizeObserver(() => this.render()).observe(this.el);
-  }
-
-  private get usableBasemap() {
-    return this.basemap?.kind === 'xyz' && !!this.basemap.tiles?.length;
   }
 
   /** refit: false when only the background (parcel lines) arrived, so a map the user moved stays put */
@@ -195,7 +221,7 @@ export class FieldMap {
       const q = project([p[0], p[1]], z);
       return [q[0] - ox, q[1] - oy];
     };
-    this.renderTiles(z, ox, oy, w, hh);
+    for (const r of this.rasters) this.renderTiles(r, z, ox, oy, w, hh);
 
     const k = 1 / mpp(this.center[1], z);
     const parts: SVGElement[] = [];
@@ -246,40 +272,72 @@ export class FieldMap {
     this.scaleEl.textContent = nice >= 1000 ? `${nice / 1000} km` : `${nice} m`;
   }
 
-  private renderTiles(z: number, ox: number, oy: number, w: number, hh: number) {
-    if (!this.usableBasemap) return;
-    const tz = Math.min(z, MAX_TILE_Z);
+  private renderTiles(r: Raster, z: number, ox: number, oy: number, w: number, hh: number) {
+    // past the pyramid's last zoom its tiles are drawn larger; below its first, none are asked for
+    const tz = Math.min(z, r.maxZ);
     const size = TILE * 2 ** (z - tz);
     const n = 2 ** tz;
-    const x0 = Math.floor(ox / size);
-    const y0 = Math.max(0, Math.floor(oy / size));
-    const x1 = Math.floor((ox + w) / size);
-    const y1 = Math.min(n - 1, Math.floor((oy + hh) / size));
+    let x0 = Math.floor(ox / size);
+    let y0 = Math.max(0, Math.floor(oy / size));
+    let x1 = Math.floor((ox + w) / size);
+    let y1 = Math.min(n - 1, Math.floor((oy + hh) / size));
+    if (r.bounds) {
+      // the imagery's extent: no request for a tile it does not have
+      const [a, b] = project([r.bounds[0], r.bounds[3]], tz).map((v) => Math.floor(v / TILE));
+      const [c, d] = project([r.bounds[2], r.bounds[1]], tz).map((v) => Math.floor(v / TILE));
+      x0 = Math.max(x0, a);
+      y0 = Math.max(y0, b);
+      x1 = Math.min(x1, c);
+      y1 = Math.min(y1, d);
+    }
     const want = new Set<string>();
-    const template = this.basemap!.tiles![0];
-    for (let ty = y0; ty <= y1; ty++) {
-      for (let tx = x0; tx <= x1; tx++) {
-        const wx = ((tx % n) + n) % n;
-        const key = `${tz}/${wx}/${ty}@${tx}`;
-        want.add(key);
-        let img = this.tileImgs.get(key);
-        if (!img) {
-          const y = this.basemap!.scheme === 'tms' ? n - 1 - ty : ty;
-          const src = template.replace('{z}', String(tz)).replace('{x}', String(wx)).replace('{y}', String(y)).replace('{quadkey}', quadkey(wx, ty, tz));
-          img = h('img', { src, alt: '', draggable: 'false', decoding: 'async', referrerpolicy: 'no-referrer' });
-          img.onerror = () => img!.classList.add('missing');
-          this.tileImgs.set(key, img);
-          this.tilesEl.appendChild(img);
+    const template = r.source.tiles![0];
+    if (z >= r.minZ) {
+      for (let ty = y0; ty <= y1; ty++) {
+        for (let tx = x0; tx <= x1; tx++) {
+          const wx = ((tx % n) + n) % n;
+          const key = `${tz}/${wx}/${ty}@${tx}`;
+          want.add(key);
+          let img = r.imgs.get(key);
+          if (!img) {
+            const y = r.source.scheme === 'tms' ? n - 1 - ty : ty;
+            const src = template.replace('{z}', String(tz)).replace('{x}', String(wx)).replace('{y}', String(y)).replace('{quadkey}', quadkey(wx, ty, tz));
+            img = h('img', { alt: '', draggable: 'false', decoding: 'async', referrerpolicy: 'no-referrer' });
+            const el = img;
+            el.onerror = () => el.classList.add('missing');
+            if (r.auth) void authedSrc(el, src);
+            else el.src = src;
+            r.imgs.set(key, img);
+            r.el.appendChild(img);
+          }
+          img.style.transform = `translate(${Math.round(tx * size - ox)}px, ${Math.round(ty * size - oy)}px)`;
+          img.style.width = img.style.height = `${size}px`;
         }
-        img.style.transform = `translate(${Math.round(tx * size - ox)}px, ${Math.round(ty * size - oy)}px)`;
-        img.style.width = img.style.height = `${size}px`;
       }
     }
-    for (const [key, img] of this.tileImgs) {
+    for (const [key, img] of r.imgs) {
       if (!want.has(key)) {
         img.remove();
-        this.tileImgs.delete(key);
+        if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+        r.imgs.delete(key);
       }
     }
+  }
+}
+
+/**
+ * A tile of our own server through fetch: an <img> cannot send a link's Authorization header. The service
+ * worker answers it from its cache when offline (web-field/sw.ts).
+ */
+async function authedSrc(img: HTMLImageElement, src: string) {
+  try {
+    const res = await fetch(src, { headers: authHeaders(), credentials: 'same-origin' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const url = URL.createObjectURL(await res.blob());
+    // the tile left the view while it loaded: nothing holds it
+    if (!img.isConnected) URL.revokeObjectURL(url);
+    else img.src = url;
+  } catch {
+    img.classList.add('missing');
   }
 }

@@ -2,16 +2,19 @@
  * One polygon on site: where it is from here (map, distance, bearing, navigation), what it is (facts,
  * parcels and holders), the form to record what is there with photos, the outbox, and the history.
  */
-import { api, ApiError, imageUrl } from './api';
+import { api, ApiError, get, imageUrl } from './api';
 import { h, mount, s, uuid } from './dom';
 import { compass, navLinks, relate, type LonLat, type Relation } from './geo';
 import { dateTime, label, metres, num, t, tMaybe } from './i18n';
 import { freshFix, onPosition, type Fix, type LocProblem } from './locate';
 import { cachedBanner, linkToken, loadWorklist, prefetchDetails, showError, showLogin, type Shell } from './app';
-import { FieldMap, type Layer } from './map';
+import { FieldMap, fieldImagery, type Layer } from './map';
+import { chipsCard, epochLabel } from './chips';
 import { preparePhoto } from './photo';
 import { enqueue, items, onFindingSent, onQueueChange, retry, type QItem, type QPosition } from './queue';
 import type { FieldPolygon, HistoryEvent, PhotoSummary, WorkItem, Worklist } from './types';
+
+type MapInfo = Worklist['map'];
 
 const FINDINGS = ['under_construction', 'completed', 'demolished', 'legal_with_permit', 'nothing_found', 'other'] as const;
 /** a photo taken farther than this from the polygon is flagged */
@@ -79,16 +82,28 @@ function fromWorkItem(it: WorkItem): Detail {
   };
 }
 
+/**
+ * The map sources: a link's worklist carries them; a logged-in user opening /p/<code> reads the map config
+ * (basemap and imagery) beside the polygon. Without either, a map with no tiles.
+ */
+function mapInfo(o: { worklist?: Worklist }): MapInfo | Promise<MapInfo | undefined> {
+  if (o.worklist) return o.worklist.map;
+  if (linkToken) return { basemap: null };
+  return get<MapInfo>('/api/config/map').catch(() => undefined);
+}
+
 export async function showPolygon(sh: Shell, o: { code: string; worklist?: Worklist }) {
   const body = sh.body;
+  const info = mapInfo(o);
   // a link's worklist already holds the polygon's shape and main facts: show those at once (one round trip
   // less on a slow network), and complete them (parcels, history) when the detail arrives
   const item = o.worklist?.items.find((x) => x.code === o.code);
-  const early = item ? render(sh, fromWorkItem(item), o) : null;
+  const early = item ? render(sh, fromWorkItem(item), { ...o, map: o.worklist!.map }) : null;
   if (!early) mount(body, h('p', { class: 'boot' }, t('loc.waiting')));
   let d: Detail;
+  let map: MapInfo | undefined;
   try {
-    d = await load(o.code, o.worklist);
+    [d, map] = await Promise.all([load(o.code, o.worklist), info]);
   } catch (e) {
     if (early && e instanceof ApiError && e.retryable) return; // offline: what the worklist knows stays up
     if (e instanceof ApiError && (e.status === 401 || e.code === 'password_change_required') && !linkToken) {
@@ -101,16 +116,19 @@ export async function showPolygon(sh: Shell, o: { code: string; worklist?: Workl
     return showError(body, e, () => void showPolygon(sh, o));
   }
   if (early && early.isConnected()) early.update(d);
-  else if (!early) render(sh, d, o);
+  else if (!early) render(sh, d, { ...o, map });
   if (o.worklist) prefetchDetails(o.worklist);
   else if (!linkToken) void loadWorklist().then((wl) => prefetchDetails(wl)).catch(() => undefined);
 }
 
-function render(sh: Shell, d: Detail, o: { code: string; worklist?: Worklist }) {
+function render(sh: Shell, d: Detail, o: { code: string; worklist?: Worklist; map?: MapInfo }) {
   let factsEl = facts(d, o.worklist);
   const p = d.polygon;
   const target: LonLat = p.target.coordinates as LonLat;
-  const map = new FieldMap(o.worklist?.map.basemap ?? null);
+  const shown = fieldImagery(o.map?.imagery);
+  const map = new FieldMap(o.map?.basemap ?? null, shown && { ...shown, label: epochLabel(shown.epoch, shown.source) });
+  // what the satellite saw before and after, so the team knows what to look for (issue 15 item 4)
+  const chips = chipsCard(p.id, p.code, o.map?.imagery);
   const dir = h('div', { class: 'direction', 'data-direction': '' }, h('p', { class: 'muted' }, t('loc.waiting')));
   const links = navLinks(target, p.code);
   const nav = h('nav', { class: 'navlinks', 'aria-label': t('nav.title') },
@@ -129,6 +147,7 @@ function render(sh: Shell, d: Detail, o: { code: string; worklist?: Worklist }) 
     back,
     h('section', { class: 'where' }, map.el, dir, nav),
     factsEl,
+    chips,
     form(d),
     h('section', { class: 'card' }, h('h2', null, t('queue.title')), outbox),
     h('section', { class: 'card' }, h('h2', null, t('history.title')), historyEl));

@@ -10,6 +10,18 @@ export interface MapSource {
   tiles?: string[];
   url?: string;
   scheme?: 'xyz' | 'tms';
+  /** imported imagery (issue 15): its pyramid's zooms and extent, and the date it was taken */
+  /** the import this pyramid comes from (its tiles and chips never change for it) */
+  import_id?: number;
+  minzoom?: number;
+  maxzoom?: number;
+  bounds?: [number, number, number, number];
+  date?: string | null;
+}
+export type Epoch = 'before' | 'after';
+export interface Imagery {
+  before: MapSource | null;
+  after: MapSource | null;
 }
 
 export type Who =
@@ -34,7 +46,8 @@ export interface WorkItem {
 
 export interface Worklist {
   who: Who;
-  map: { basemap: MapSource | null };
+  /** imagery is absent from a server older than issue 15 */
+  map: { basemap: MapSource | null; imagery?: Imagery };
   total: number;
   limit: number;
   items: WorkItem[];

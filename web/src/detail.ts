@@ -1,6 +1,7 @@
 import { h } from './dom';
 import { dateTime, int, label, lang, num, pct, t, tMaybe, type MessageKey } from './i18n';
-import type { Detail, History, HistoryEvent, ListItem, Status } from './types';
+import type { Detail, History, HistoryEvent, ListItem, MapConfig, Status } from './types';
+import { chipsNode } from './chips';
 import { flagLabel } from './labels';
 import { get, post } from './api';
 import { toast } from './toast';
@@ -153,7 +154,8 @@ function leadNotice(d: Detail): Node | null {
   return h('p', { class: 'notice warn' }, t('detail.duplicateOf', { code }), ' ', btn);
 }
 
-export function renderDetail(d: Detail, history: History | undefined): Node {
+export function renderDetail(d: Detail, history: History | undefined, imagery?: MapConfig['imagery']): Node {
+  const chips = chipsNode({ id: d.id, code: d.code, imagery });
   const kase = currentCase(history);
   const school = d.layers.find((l) => l.layer === 'school' && l.distance_m !== null);
   const hits = d.layers.filter((l) => l.hit !== false && (l.feature_name || l.overlap_m2 || l.distance_m !== null));
@@ -177,6 +179,8 @@ export function renderDetail(d: Detail, history: History | undefined): Node {
       // the case opens on the case screens (issue 13)
       [t('detail.case'), kase ? h('a', { href: `#/cases/${kase.id}`, class: 'case-link' }, h('strong', null, kase.number)) : t('detail.noCase')],
     ])),
+    // what the satellite saw, before and after (issue 15 item 4): next to the facts the decision rests on
+    chips ? section(t('imagery.chips'), chips) : null,
     section(t('detail.parcels', { n: d.parcels.length }),
       d.parcels.length
         ? h('table', null,

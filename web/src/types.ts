@@ -206,7 +206,18 @@ export interface MapSource {
   tiles?: string[];
   url?: string;
   scheme?: 'xyz' | 'tms';
+  /** imported imagery (issue 15): the pyramid's zooms and extent [w, s, e, n], so the map asks for no tile it lacks */
+  /** the import this pyramid comes from (its tiles and chips never change for it) */
+  import_id?: number;
+  minzoom?: number;
+  maxzoom?: number;
+  bounds?: [number, number, number, number];
+  tileSize?: number;
+  /** the epoch's acquisition date (前时相/后时相, YYYY-MM-DD), when known */
+  date?: string | null;
+  resolution_m?: number | null;
 }
+export type Epoch = 'before' | 'after';
 export interface MapConfig {
   basemap: MapSource | null;
   imagery: { before: MapSource | null; after: MapSource | null };

@@ -8,13 +8,14 @@ import { QueueView, type QueueHost } from './queue';
 import { toast, type ToastHandle } from './toast';
 import { topBar } from './shell';
 import type {
-  Action, BulkOut, Counts, DecisionOut, Detail, DismissReason, History, ListItem, ListResponse, MapConfig, NewCase, Status,
+  Action, BulkOut, Counts, DecisionOut, Detail, DismissReason, Epoch, History, ListItem, ListResponse, MapConfig, NewCase, Status,
   TileLayerInfo, User,
 } from './types';
 import { filterQuery, formatHash, parseHash, type ViewState } from './url';
 import type { MapView } from './map/view';
 import { fetchPage, type BBox, type Page, type Prefetch } from './queue-data';
 import { shareFieldLink } from './field-link';
+import { epochLabel } from './map/epoch';
 
 const UNDO_MS = 8000;
 const TO: Record<Action, Status> = {
@@ -44,6 +45,8 @@ export class Workspace implements QueueHost {
   /** per status over the whole campaign (no filter): the header keeps these (issue 13 item 14) */
   private campaign?: Counts['status'];
   private mapConfig?: MapConfig;
+  /** the detail's chips need the imagery dates: the first detail waits for the (early) map config */
+  private mapConfigReady?: Promise<MapConfig | undefined>;
   selectedId?: number;
   checked = new Map<number, Checked>();
   conflicts = new Set<number>();
@@ -111,7 +114,7 @@ export class Workspace implements QueueHost {
     const pre = this.pre;
     this.pre = undefined;
     const config = pre ? pre.config.catch(() => get<MapConfig>('/api/config/map')) : get<MapConfig>('/api/config/map');
-    void config.then((c) => (this.mapConfig = c), () => undefined);
+    this.mapConfigReady = config.then((c) => (this.mapConfig = c), () => undefined);
     // a link naming its polygon by code: find its id (the loaded list first, else the server)
     if (v.code && !v.p) v.p = await this.idOfCode(v.code, pre?.page);
     const tileList = get<{ layers: TileLayerInfo[] }>('/tiles').catch(() => ({ layers: [] as TileLayerInfo[] }));
@@ -358,6 +361,7 @@ export class Workspace implements QueueHost {
     mount(this.detailEl, renderDetailSkeleton(item));
     try {
       const d = await this.detail(id);
+      const imagery = (this.mapConfig ?? (await this.mapConfigReady))?.imagery;
       if (this.selectedId !== id) return;
       if (fly && !known) this.map?.fitTo(d.bbox);
       if (!this.view.code) {
@@ -366,10 +370,10 @@ export class Workspace implements QueueHost {
         this.writeHash();
       }
       this.renderHead(item ?? d);
-      mount(this.detailEl, renderDetail(d, undefined));
+      mount(this.detailEl, renderDetail(d, undefined, imagery));
       const hist = await this.history(id).catch(() => undefined);
       if (this.selectedId !== id) return;
-      mount(this.detailEl, renderDetail(d, hist));
+      mount(this.detailEl, renderDetail(d, hist, imagery));
     } catch (e) {
       if (this.selectedId === id) mount(this.detailEl, h('p', { class: 'error' }, e instanceof ApiError ? e.text() : String(e)));
     }
@@ -827,7 +831,9 @@ export class Workspace implements QueueHost {
       case '/': return run(() => this.queue.focusSearch());
       case '?': return run(() => this.showHelp());
       case 'Escape':
-        if (this.checked.size) run(() => this.clearChecks());
+        // the swipe first: Esc leaves it without touching the checked polygons
+        if (this.map?.comparing) run(() => this.map!.closeCompare());
+        else if (this.checked.size) run(() => this.clearChecks());
         return;
       case 'Enter':
         if (!this.selectedId && this.items[0]) run(() => void this.select(this.items[0].id));
@@ -836,16 +842,26 @@ export class Workspace implements QueueHost {
   }
 
   /**
-   * T: imagery. Kept small so Shift+T (another date, another source) slots in here; with no imagery configured
-   * it says so instead of doing nothing (issue 13 item 17).
+   * T flips the before/after imagery, Shift+T opens (or closes) the swipe (issue 15 item 3); with no imagery
+   * either says so instead of doing nothing (issue 13 item 17), and with one date only, which one there is.
    */
-  private imageryKey(_e: KeyboardEvent) {
+  private imageryKey(e: KeyboardEvent) {
     const c = this.mapConfig?.imagery;
     if (!c || (!c.before && !c.after)) {
       toast(t('map.noImagery'), { ms: 3500 });
       return;
     }
-    this.map?.toggleImagery();
+    const map = this.map;
+    if (!map) return;
+    const only: Epoch | null = c.before && c.after ? null : c.after ? 'after' : 'before';
+    if (e.shiftKey) {
+      if (map.comparing) map.closeCompare();
+      else if (only) toast(t('imagery.compareNeedsBoth', { epoch: epochLabel(only, c[only]) }), { ms: 3500 });
+      else void map.openCompare().catch((x) => this.showError(x));
+      return;
+    }
+    if (map.comparing) map.closeCompare();
+    if (!map.toggleImagery() && only) toast(t('imagery.onlyOne', { epoch: t(`imagery.${only}`), date: c[only]?.date || t('imagery.noDate') }), { ms: 3000 });
   }
 
   showHelp() {
@@ -854,7 +870,7 @@ export class Workspace implements QueueHost {
       ['V', 'keys.verify'], ['L', 'keys.link'], ['D', 'keys.dismiss'], ['F', 'keys.field'],
       ['U / Ctrl+Z', 'keys.undo'], [`X / ${t('keys.cap.space')}`, 'keys.check'], [t('keys.cap.shiftClick'), 'keys.range'],
       [t('keys.cap.shiftDrag'), 'keys.box'],
-      ['Esc', 'keys.clear'], ['/', 'keys.search'], ['T', 'keys.imagery'], ['S', 'keys.fieldLink'], ['O', 'keys.reopen'], ['R', 'keys.return'], ['?', 'keys.help'],
+      ['Esc', 'keys.clear'], ['/', 'keys.search'], ['T', 'keys.imagery'], ['Shift+T', 'keys.compare'], ['S', 'keys.fieldLink'], ['O', 'keys.reopen'], ['R', 'keys.return'], ['?', 'keys.help'],
     ];
     void openDialog<boolean>({
       title: t('keys.title'),

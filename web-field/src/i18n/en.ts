@@ -197,4 +197,12 @@ export const en: Record<MessageKey, string> = {
   'patrol.cat.compound': "Compound addition / green space",
   'patrol.cat.school': "Near a school",
   'patrol.cat.other': "Other",
+  'imagery.before': 'Before',
+  'imagery.after': 'After',
+  'imagery.badge': '{epoch} · {date}',
+  'imagery.noDate': 'date unknown',
+  'imagery.chips': 'Imagery, before / after',
+  'imagery.chipNone': 'No {epoch} imagery here',
+  'imagery.chipAlt': '{code}: {epoch} imagery ({date}), the polygon outlined',
+  'imagery.chipsHint': 'The polygon is outlined. The after image is what the survey saw: compare it on site.',
 };

@@ -198,6 +198,14 @@ export const zh = {
   'patrol.cat.compound': "小区违法搭建/占用绿地",
   'patrol.cat.school': "学校周边",
   'patrol.cat.other': "其他",
+  'imagery.before': '前时相',
+  'imagery.after': '后时相',
+  'imagery.badge': '{epoch} {date}',
+  'imagery.noDate': '日期不详',
+  'imagery.chips': '影像对比（前时相 / 后时相）',
+  'imagery.chipNone': '此处无{epoch}影像',
+  'imagery.chipAlt': '{code} {epoch}影像（{date}），框线为图斑边界',
+  'imagery.chipsHint': '框线为图斑边界。后时相是监测时的样子，到现场对照查看。',
 } as const;
 
 export type MessageKey = keyof typeof zh;

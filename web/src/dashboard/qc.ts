@@ -10,7 +10,8 @@ import { openDialog } from '../dialog';
 import { dateTime, int, pct, t, tMaybe, type MessageKey } from '../i18n';
 import { topBar } from '../shell';
 import { toast } from '../toast';
-import type { User } from '../types';
+import type { MapConfig, User } from '../types';
+import { chipsNode } from '../chips';
 import type { Sample, SampleItem, SampleStats, SampleSummary } from './types';
 import { proofPanel } from './proof';
 
@@ -26,6 +27,8 @@ export class QcScreen {
   private detailEl = h('div', { class: 'qc-detail', 'aria-live': 'polite' });
   private readonly canCheck: boolean;
   private current?: number;
+  /** imagery dates for the chips; absent when the map config could not be read (the table stays as it was) */
+  private imagery?: MapConfig['imagery'];
 
   constructor(root: HTMLElement, user: User) {
     this.canCheck = CHECKERS.includes(user.role);
@@ -40,7 +43,8 @@ export class QcScreen {
   }
 
   async start() {
-    await this.loadList();
+    const config = get<MapConfig>('/api/config/map').then((c) => (this.imagery = c.imagery), () => undefined);
+    await Promise.all([this.loadList(), config]);
     await this.open(sampleIdOf(location.hash));
   }
 
@@ -125,12 +129,15 @@ export class QcScreen {
 
   private render(s: Sample) {
     const o = s.stats.overall;
+    // the reviewer checks a decision against what the satellite saw (issue 15 item 4)
+    const withChips = !!chipsNode({ id: 0, code: '', imagery: this.imagery });
     const item = (it: SampleItem) => {
       const changed = it.current_version !== it.version;
       const decided = t(`status.${it.decided_status}` as MessageKey) + (it.reason ? ` · ${tMaybe(`reason.${it.reason}`) ?? it.reason}` : '');
       return h('tr', { 'data-item': it.id, class: it.verdict ? `done ${it.verdict}` : '' },
         h('td', null, h('a', { href: `#/?p=${it.polygon_id}&status=all`, title: t('qc.openPolygon') }, it.code)),
         h('td', null, it.village ?? '—'),
+        withChips ? h('td', { class: 'qc-chips' }, chipsNode({ id: it.polygon_id, code: it.code, imagery: this.imagery, small: true })) : null,
         h('td', null, h('span', { class: `badge st-${it.decided_status}` }, decided)),
         h('td', null, it.decided_by ?? '—', h('div', { class: 'small muted' }, dateTime(it.decided_at))),
         h('td', { class: 'verdict' },
@@ -163,7 +170,8 @@ export class QcScreen {
           this.statsTable(s.stats.by_analyst.map((v) => ({ ...v, name: v.analyst ?? '—' })), 'qc.colAnalyst', 'qc-by-analyst'))),
       h('section', { class: 'panel' }, h('h2', null, t('qc.items', { n: int(s.items.length) })),
         h('table', { class: 'fig-table qc-items', id: 'qc-items' },
-          h('thead', null, h('tr', null, h('th', null, t('qc.colCode')), h('th', null, t('dash.colVillage')), h('th', null, t('qc.colDecision')),
+          h('thead', null, h('tr', null, h('th', null, t('qc.colCode')), h('th', null, t('dash.colVillage')),
+            withChips ? h('th', null, t('imagery.chipsCol')) : null, h('th', null, t('qc.colDecision')),
             h('th', null, t('qc.colAnalyst')), h('th', null, t('qc.colVerdict')))),
           h('tbody', null, s.items.map(item)))));
   }

@@ -1,5 +1,6 @@
 import type { MessageKey } from './zh';
 import { deskEn } from './desk';
+import { imageryEn } from './imagery';
 
 /** English. Every key of zh.ts, no more (a missing or extra key does not compile). */
 export const en: Record<MessageKey, string> = {
@@ -227,7 +228,7 @@ export const en: Record<MessageKey, string> = {
   'map.imageryCompare': 'Imagery comparison',
   'map.before': 'Before',
   'map.after': 'After',
-  'map.imageryKey': 'T switches between the two dates',
+  'map.imageryKey': 'T switches between the two dates, Shift+T opens the swipe',
   'map.boxHint': 'Shift+drag to box-select; Shift/Ctrl+click to add',
   'map.failed': 'The map cannot load:',
   'map.zoomIn': 'Zoom in',
@@ -469,4 +470,5 @@ export const en: Record<MessageKey, string> = {
   'qc.approvedToast': '{code} approved',
   'qc.returnedToast': '{code} returned to the queue',
   ...deskEn,
+  ...imageryEn,
 };

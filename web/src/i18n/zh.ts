@@ -4,6 +4,7 @@
  * `{name}` marks a value filled in by t(key, {name}).
  */
 import { deskZh } from './desk';
+import { imageryZh } from './imagery';
 
 export const zh = {
   'app.title': '图斑核查',
@@ -230,7 +231,7 @@ export const zh = {
   'map.imageryCompare': '影像对比',
   'map.before': '前时相',
   'map.after': '后时相',
-  'map.imageryKey': '按 T 切换前后时相',
+  'map.imageryKey': '按 T 切换前后时相，Shift+T 卷帘对比',
   'map.boxHint': 'Shift+拖动框选图斑；Shift/Ctrl+点击加选',
   'map.failed': '地图无法加载：',
   'map.zoomIn': '放大',
@@ -472,6 +473,7 @@ export const zh = {
   'qc.approvedToast': '{code} 已通过',
   'qc.returnedToast': '{code} 已退回待核查',
   ...deskZh,
+  ...imageryZh,
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof zh;

@@ -57,7 +57,17 @@ function raster(s: MapSource): SourceSpecification {
     const url = s.url!.replace(/^pmtiles:\/\/\//, `pmtiles://${location.origin}/`);
     return { type: 'raster', url, tileSize: 256 };
   }
-  return { type: 'raster', tiles: s.tiles!, tileSize: 256, scheme: s.scheme ?? 'xyz', maxzoom: 20 };
+  // imported imagery names its pyramid: past maxzoom MapLibre overzooms the last tile, outside bounds it asks for nothing
+  return {
+    type: 'raster', tiles: s.tiles!, tileSize: s.tileSize ?? 256, scheme: s.scheme ?? 'xyz',
+    minzoom: s.minzoom ?? 0, maxzoom: s.maxzoom ?? 20, ...(s.bounds ? { bounds: s.bounds } : {}),
+  };
+}
+
+/** The deepest zoom at which imagery has its own pixels (the deeper of the two epochs), if any is known. */
+export function imageryMaxZoom(config: MapConfig): number | undefined {
+  const zs = [config.imagery.before?.maxzoom, config.imagery.after?.maxzoom].filter((z): z is number => typeof z === 'number');
+  return zs.length ? Math.max(...zs) : undefined;
 }
 
 export function buildStyle({ origin, config }: StyleInput): StyleSpecification {

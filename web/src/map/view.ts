@@ -6,8 +6,10 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { h } from '../dom';
 import { lang, t, type MessageKey } from '../i18n';
-import { STATUSES, type MapConfig, type Status, type TileLayerInfo } from '../types';
-import { buildStyle, customLayers, GROUPS, HIDDEN_BY_DEFAULT, STATUS_COLOR, SURVEY_FILL_OPACITY, SURVEY_LAYERS } from './style';
+import { STATUSES, type Epoch, type MapConfig, type Status, type TileLayerInfo } from '../types';
+import { buildStyle, customLayers, GROUPS, HIDDEN_BY_DEFAULT, imageryMaxZoom, STATUS_COLOR, SURVEY_FILL_OPACITY, SURVEY_LAYERS } from './style';
+import { epochLabel } from './epoch';
+import type { SwipeCompare } from './compare';
 import { patternImages } from './patterns';
 
 // the bundle is not next to maplibre's own worker file: tell it where the build put it
@@ -42,7 +44,7 @@ export interface MapMetrics {
 
 declare global {
   interface Window {
-    __tuban?: { map?: MapLibre; metrics?: MapMetrics; firstIdle?: Promise<MapMetrics> };
+    __tuban?: { map?: MapLibre; metrics?: MapMetrics; firstIdle?: Promise<MapMetrics>; /** the swipe's before map, while open */ compare?: MapLibre };
   }
 }
 
@@ -56,10 +58,17 @@ export class MapView {
   private panel!: HTMLElement;
   private strip?: HTMLElement;
   readonly metrics: MapMetrics;
+  /** the imagery date on top (T switches it), shown in a badge on the map */
+  private epoch: Epoch | null;
+  private badge?: HTMLElement;
+  private compare?: SwipeCompare;
+  private compareLoading?: Promise<void>;
+  private styleReady = false;
 
   /** Use createMapView(): a PMTiles source needs its protocol before the first request. */
   constructor(private readonly o: MapViewOptions) {
     this.hidden = new Set(readHidden());
+    this.epoch = o.config.imagery.after ? 'after' : o.config.imagery.before ? 'before' : null;
     const style = buildStyle({ origin: location.origin, config: o.config });
     for (const l of style.layers) {
       const g = (l.metadata as { group?: string } | undefined)?.group;
@@ -95,7 +104,10 @@ export class MapView {
 
     window.__tuban = { ...(window.__tuban ?? {}), map: this.map, metrics: this.metrics };
     window.__tuban.firstIdle = new Promise((resolve) => (this.resolveFirstIdle = resolve));
-    this.map.once('load', () => (this.metrics.loadedAt = performance.now()));
+    this.map.once('load', () => {
+      this.styleReady = true;
+      this.metrics.loadedAt = performance.now();
+    });
     const tilesAt: Record<string, number> = (this.metrics.tilesAt = {});
     const onData = (e: { dataType?: string; sourceId?: string; tile?: unknown }) => {
       if (e.dataType === 'source' && e.tile && e.sourceId) tilesAt[e.sourceId] = performance.now();
@@ -104,7 +116,17 @@ export class MapView {
     void window.__tuban.firstIdle.then(() => this.map.off('data', onData));
     this.bindPointer();
     this.buildPanel();
+    this.renderBadge();
     this.whenReady(() => this.applyImageryMode());
+  }
+
+  /** "后时相 2020-10-01": which imagery the analyst is looking at, always in sight while imagery is on */
+  private renderBadge() {
+    if (!this.epoch) return;
+    this.badge ??= this.o.container.appendChild(h('div', { class: 'imagery-badge', role: 'status', title: t('imagery.badgeTitle') }));
+    this.badge.dataset.epoch = this.epoch;
+    this.badge.textContent = epochLabel(this.epoch, this.o.config.imagery[this.epoch]);
+    this.badge.hidden = this.hidden.has('imagery') || !!this.compare;
   }
 
   /**
@@ -160,8 +182,7 @@ export class MapView {
       });
       if (custom.length) this.buildPanel();
     };
-    if (this.map.isStyleLoaded()) add();
-    else this.map.once('load', add);
+    this.whenReady(add);
   }
 
   private bindPointer() {
@@ -237,6 +258,7 @@ export class MapView {
     this.selectedId = id;
     if (prev !== null && prev !== id) this.state(prev, { selected: false });
     if (id !== null) this.state(id, { selected: true });
+    this.compare?.setSelected(id);
   }
 
   setChecked(ids: number[]) {
@@ -257,14 +279,25 @@ export class MapView {
     this.refreshTimer = setTimeout(() => this.map.refreshTiles('survey'), 800);
   }
 
+  /**
+   * The deepest a polygon is fitted at: with imagery, its last zoom of real pixels (deeper shows blur, shallower
+   * wastes detail the analyst needs to judge the change); without, 18 (a small polygon then still has context).
+   */
+  private get fitMaxZoom() {
+    const z = imageryMaxZoom(this.o.config);
+    return z === undefined ? 18 : Math.min(z, 20);
+  }
+
   fitTo(bbox: [number, number, number, number], animate = true) {
     const b = new LngLatBounds([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+    // as deep as the polygon allows (all of it in view), never past the imagery's own zoom
+    const maxZoom = this.fitMaxZoom;
     if (!animate) {
-      const cam = this.map.cameraForBounds(b, { padding: 80, maxZoom: 18 });
+      const cam = this.map.cameraForBounds(b, { padding: 80, maxZoom });
       if (cam) this.map.jumpTo(cam);
       return;
     }
-    const cam = this.map.cameraForBounds(b, { padding: 80, maxZoom: 18 });
+    const cam = this.map.cameraForBounds(b, { padding: 80, maxZoom });
     if (!cam) return;
     // a polygon already in view at a reasonable zoom: no need to move
     const cur = this.map.getBounds();
@@ -272,8 +305,12 @@ export class MapView {
     this.map.easeTo({ ...cam, duration: 450 });
   }
 
+  /**
+   * After the style's first load. Not isStyleLoaded(): that is false again whenever a tile is loading (every
+   * move, and imagery tiles take a while), and 'load' never comes twice — a selection made then was lost.
+   */
   private whenReady(fn: () => void) {
-    if (this.map.isStyleLoaded()) fn();
+    if (this.styleReady) fn();
     else this.map.once('load', fn);
   }
 
@@ -292,19 +329,74 @@ export class MapView {
         this.map.setLayoutProperty(l.id, 'visibility', visible ? 'visible' : 'none');
       }
     }
-    if (group === 'imagery') this.applyImageryMode();
+    if (group === 'imagery') {
+      this.applyImageryMode();
+      this.renderBadge();
+    }
   }
 
   private setImageryMix(v: number) {
     if (this.map.getLayer('imagery-after')) this.map.setPaintProperty('imagery-after', 'raster-opacity', v);
+    // the badge names the date that dominates the blend
+    if (this.o.config.imagery.before && this.o.config.imagery.after) {
+      this.epoch = v >= 0.5 ? 'after' : 'before';
+      this.renderBadge();
+    }
   }
 
-  /** T: flip between the two imagery dates */
-  toggleImagery() {
-    const input = this.panel.querySelector<HTMLInputElement>('input[type=range]');
-    if (!input) return;
+  /**
+   * T: flip between the two imagery dates (the imagery is switched on if the analyst had hidden it). Returns the
+   * date now shown, or null when there is only one (the caller says so).
+   */
+  toggleImagery(): Epoch | null {
+    if (this.hidden.has('imagery')) this.showImageryGroup();
+    const input = this.panel.querySelector<HTMLInputElement>('#imagery-mix');
+    if (!input) return null;
     input.value = Number(input.value) >= 0.5 ? '0' : '1';
     this.setImageryMix(Number(input.value));
+    return this.epoch;
+  }
+
+  private showImageryGroup() {
+    this.setGroupVisible('imagery', true);
+    const box = this.panel.querySelector<HTMLInputElement>('input[data-group=imagery]');
+    if (box) box.checked = true;
+  }
+
+  get comparing() {
+    return !!this.compare || !!this.compareLoading;
+  }
+
+  /**
+   * Shift+T: the swipe (issue 15 item 3). A second map with the before imagery is laid over this one, which
+   * shows the after imagery; the second is clipped at a draggable divider and both move together. Loaded on
+   * first use: most sessions never open it.
+   */
+  openCompare(): Promise<void> {
+    if (this.compare || this.compareLoading) return this.compareLoading ?? Promise.resolve();
+    if (this.hidden.has('imagery')) this.showImageryGroup();
+    this.compareLoading = import('./compare').then(({ SwipeCompare }) => {
+      this.compare = new SwipeCompare({
+        main: this.map,
+        host: this.o.container.parentElement!,
+        config: this.o.config,
+        selectedId: this.selectedId,
+        onClose: () => this.closeCompare(),
+      });
+      // the main map is the right-hand (after) side: the after imagery fully on top
+      if (this.map.getLayer('imagery-after')) this.map.setPaintProperty('imagery-after', 'raster-opacity', 1);
+      this.renderBadge();
+    }).finally(() => (this.compareLoading = undefined));
+    return this.compareLoading;
+  }
+
+  closeCompare() {
+    if (!this.compare) return;
+    this.compare.remove();
+    this.compare = undefined;
+    const input = this.panel.querySelector<HTMLInputElement>('#imagery-mix');
+    if (input) this.setImageryMix(Number(input.value));
+    this.renderBadge();
   }
 
   private buildPanel() {
@@ -323,7 +415,7 @@ export class MapView {
       groups.map((g) =>
         h('label', null,
           h('input', {
-            type: 'checkbox', checked: !this.hidden.has(g.id),
+            type: 'checkbox', checked: !this.hidden.has(g.id), 'data-group': g.id,
             onchange: (e: Event) => this.setGroupVisible(g.id, (e.target as HTMLInputElement).checked),
           }),
           ' ', g.label, g.id === 'parcels' ? h('small', null, ` ${t('map.fromZoom', { z: 15 })}`) : null),
@@ -340,6 +432,7 @@ export class MapView {
             oninput: (e: Event) => this.setImageryMix(Number((e.target as HTMLInputElement).value)),
           }),
           h('span', null, t('map.after'))),
+        h('small', { class: 'dates' }, `${epochLabel('before', config.imagery.before)} · ${epochLabel('after', config.imagery.after)}`),
         h('small', null, t('map.imageryKey')))
       : null;
 
