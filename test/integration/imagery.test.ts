@@ -205,7 +205,7 @@ describeEachDb('imagery: import, tiles, map config, chips', (backend) => {
     for (let i = 0; i < data.length; i += info.channels) if (data[i] > 200 && data[i + 1] > 180 && data[i + 2] < 80) yellow++;
     expect(yellow).toBeGreaterThan(100);
     const etag = res.headers.get('etag')!;
-    expect(etag).toContain(`chip-${first.import_id}-${polygon}`);
+    expect(etag).toContain(`-${first.import_id}-${polygon}-`);
     expect((await raw(`/api/polygons/${polygon}/chips/after`, { 'if-none-match': etag })).status).toBe(304);
     const missing = await raw(`/api/polygons/${polygon}/chips/before`);
     expect(missing.status).toBe(404);

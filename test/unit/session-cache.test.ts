@@ -58,7 +58,9 @@ describe('session cache', () => {
   });
 
   it('applies to map data only', () => {
-    for (const p of ['/tiles', '/tiles/survey/1/2/3.mvt', '/tiles/survey.json', '/map-files/a.pmtiles']) expect(CACHEABLE_PATH.test(p)).toBe(true);
-    for (const p of ['/api/auth/me', '/api/polygons', '/tilesx', '/ogc/collections', '/']) expect(CACHEABLE_PATH.test(p)).toBe(false);
+    for (const p of ['/tiles', '/tiles/survey/1/2/3.mvt', '/tiles/survey.json', '/map-files/a.pmtiles', '/ogc/collections', '/ogc/collections/parcels/items']) {
+      expect(CACHEABLE_PATH.test(p)).toBe(true);
+    }
+    for (const p of ['/api/auth/me', '/api/polygons', '/tilesx', '/ogcx', '/api/ogc', '/']) expect(CACHEABLE_PATH.test(p)).toBe(false);
   });
 });
