@@ -7,6 +7,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { api, ApiError } from './api';
+import { backoff, failureText, serialSender } from './outbox';
 
 export type SendState = 'open' | 'waiting' | 'sending' | 'sent' | 'failed';
 
@@ -119,52 +120,28 @@ export async function pendingCount(): Promise<number> {
   return ps.filter((p) => p.state === 'waiting' || p.state === 'sending').length + fs.filter((f) => f.state === 'waiting' || f.state === 'sending').length;
 }
 
-const backoff = (tries: number) => Math.min(60_000, [2000, 5000, 10_000, 20_000, 40_000][tries - 1] ?? 60_000);
-const msg = (e: unknown) => (e instanceof ApiError ? { zh: e.message_zh, en: e.message } : { zh: String(e), en: String(e) });
 /**
  * Worth trying again: the network, a busy server — and a lost session, which the user fixes by logging in
  * again (the page asks): a patrol recorded offline must never be dropped for that.
  */
 const retryable = (e: unknown) => !(e instanceof ApiError) || e.retryable || e.status === 401 || e.code === 'password_change_required';
 
-let running = false;
-let again = false;
-let timer: ReturnType<typeof setTimeout> | undefined;
-
 /** Sends what is due: findings first (a patrol's record lists them), then the ended patrols. */
-export async function sync(): Promise<void> {
-  if (running) {
-    again = true;
-    return;
+export const sync = serialSender(async () => {
+  const d = await db();
+  const now = Date.now();
+  for (const f of await d.getAll('findings')) if (f.state === 'waiting' && f.next_at <= now) await sendFinding(d, f);
+  for (const p of await d.getAll('patrols')) {
+    if (p.state !== 'waiting' || p.next_at > now) continue;
+    const fs = await d.getAllFromIndex('findings', 'patrol', p.client_id);
+    if (fs.some((f) => f.state === 'waiting' || f.state === 'sending')) continue;
+    await sendPatrol(d, p);
   }
-  running = true;
-  try {
-    do {
-      again = false;
-      const d = await db();
-      const now = Date.now();
-      for (const f of await d.getAll('findings')) if (f.state === 'waiting' && f.next_at <= now) await sendFinding(d, f);
-      for (const p of await d.getAll('patrols')) {
-        if (p.state !== 'waiting' || p.next_at > now) continue;
-        const fs = await d.getAllFromIndex('findings', 'patrol', p.client_id);
-        if (fs.some((f) => f.state === 'waiting' || f.state === 'sending')) continue;
-        await sendPatrol(d, p);
-      }
-    } while (again);
-  } finally {
-    running = false;
-    await schedule();
-  }
-}
-
-async function schedule() {
-  clearTimeout(timer);
+}, async () => {
   const d = await db();
   const waiting = [...await d.getAll('patrols'), ...await d.getAll('findings')].filter((x) => x.state === 'waiting');
-  if (!waiting.length) return;
-  const next = Math.min(...waiting.map((x) => x.next_at));
-  timer = setTimeout(() => void sync(), Math.max(1000, next - Date.now()));
-}
+  return waiting.length ? Math.min(...waiting.map((x) => x.next_at)) : undefined;
+});
 
 async function sendFinding(d: IDBPDatabase<Schema>, f: LocalFinding) {
   await d.put('findings', { ...f, state: 'sending' });
@@ -195,8 +172,8 @@ async function sendFinding(d: IDBPDatabase<Schema>, f: LocalFinding) {
   } catch (e) {
     const tries = f.tries + 1;
     await d.put('findings', retryable(e)
-      ? { ...f, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: msg(e) }
-      : { ...f, state: 'failed', tries, error: msg(e) });
+      ? { ...f, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: failureText(e) }
+      : { ...f, state: 'failed', tries, error: failureText(e) });
   }
   changed();
 }
@@ -213,8 +190,8 @@ async function sendPatrol(d: IDBPDatabase<Schema>, p: LocalPatrol) {
   } catch (e) {
     const tries = p.tries + 1;
     await d.put('patrols', retryable(e)
-      ? { ...p, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: msg(e) }
-      : { ...p, state: 'failed', tries, error: msg(e) });
+      ? { ...p, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: failureText(e) }
+      : { ...p, state: 'failed', tries, error: failureText(e) });
   }
   changed();
 }

@@ -7,6 +7,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { api, ApiError } from './api';
+import { backoff, failureText, serialSender } from './outbox';
 
 export type QState = 'waiting' | 'sending' | 'sent' | 'failed';
 
@@ -125,53 +126,28 @@ export async function retry(clientId: string) {
   void sync();
 }
 
-const backoff = (tries: number) => Math.min(60_000, [2000, 5000, 10_000, 20_000, 40_000][tries - 1] ?? 60_000);
-const msg = (e: unknown) => (e instanceof ApiError ? { zh: e.message_zh, en: e.message } : { zh: String(e), en: String(e) });
-
-let running = false;
-let again = false;
-let timer: ReturnType<typeof setTimeout> | undefined;
-
 /** Sends what is due: photos first (their evidence ids go into the findings), then findings. */
-export async function sync(): Promise<void> {
-  if (running) {
-    again = true;
-    return;
+export const sync = serialSender(async () => {
+  const d = await db();
+  const now = Date.now();
+  for (const p of await d.getAll('photos')) {
+    if (p.state === 'waiting' && p.next_at <= now) await sendPhoto(d, p);
   }
-  running = true;
-  try {
-    do {
-      again = false;
-      const d = await db();
-      const now = Date.now();
-      for (const p of await d.getAll('photos')) {
-        if (p.state === 'waiting' && p.next_at <= now) await sendPhoto(d, p);
-      }
-      for (const f of await d.getAll('findings')) {
-        if (f.state !== 'waiting' || f.next_at > now) continue;
-        const photos = await Promise.all(f.photos.map((id) => d.get('photos', id)));
-        if (photos.some((p) => !p || p.state === 'failed')) {
-          await d.put('findings', { ...f, state: 'failed', error: { zh: '有照片未能上传', en: 'A photo could not be uploaded' } });
-          changed();
-          continue;
-        }
-        if (photos.some((p) => p!.state !== 'sent')) continue;
-        await sendFinding(d, f, photos.map((p) => p!.evidence_id!));
-      }
-    } while (again);
-  } finally {
-    running = false;
-    await schedule();
+  for (const f of await d.getAll('findings')) {
+    if (f.state !== 'waiting' || f.next_at > now) continue;
+    const photos = await Promise.all(f.photos.map((id) => d.get('photos', id)));
+    if (photos.some((p) => !p || p.state === 'failed')) {
+      await d.put('findings', { ...f, state: 'failed', error: { zh: '有照片未能上传', en: 'A photo could not be uploaded' } });
+      changed();
+      continue;
+    }
+    if (photos.some((p) => p!.state !== 'sent')) continue;
+    await sendFinding(d, f, photos.map((p) => p!.evidence_id!));
   }
-}
-
-async function schedule() {
-  clearTimeout(timer);
+}, async () => {
   const waiting = (await items()).filter((i) => i.state === 'waiting');
-  if (!waiting.length) return;
-  const next = Math.min(...waiting.map((i) => i.next_at));
-  timer = setTimeout(() => void sync(), Math.max(1000, next - Date.now()));
-}
+  return waiting.length ? Math.min(...waiting.map((i) => i.next_at)) : undefined;
+});
 
 async function sendPhoto(d: IDBPDatabase<Schema>, p: QPhoto) {
   if (!p.blob) return;
@@ -196,8 +172,8 @@ async function sendPhoto(d: IDBPDatabase<Schema>, p: QPhoto) {
     const tries = p.tries + 1;
     const retryable = !(e instanceof ApiError) || e.retryable;
     await d.put('photos', retryable
-      ? { ...p, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: msg(e) }
-      : { ...p, state: 'failed', tries, error: msg(e) });
+      ? { ...p, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: failureText(e) }
+      : { ...p, state: 'failed', tries, error: failureText(e) });
   }
   changed();
 }
@@ -223,8 +199,8 @@ async function sendFinding(d: IDBPDatabase<Schema>, f: QFinding, evidenceIds: nu
     const tries = f.tries + 1;
     const retryable = !(e instanceof ApiError) || e.retryable;
     await d.put('findings', retryable
-      ? { ...f, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: msg(e) }
-      : { ...f, state: 'failed', tries, error: msg(e) });
+      ? { ...f, state: 'waiting', tries, next_at: Date.now() + backoff(tries), error: failureText(e) }
+      : { ...f, state: 'failed', tries, error: failureText(e) });
   }
   changed();
 }
