@@ -19,8 +19,7 @@ import type { Map as MapLibre } from 'maplibre-gl';
 import { freshDb, type TestDb } from '../helpers/db';
 import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp } from '../helpers/api';
-import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
-import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
+import { webDirFor } from '../helpers/web-build';
 import { createUser } from '../../server/auth/users';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -57,13 +56,7 @@ describe.runIf(existsSync(CHROMIUM))('analyst workspace in the browser', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-e2e-'));
     mkdirSync(SHOTS, { recursive: true });
-    // the field page (opened by a signed link below) is served from <webDir>/../field: both builds together
-    let webDir = WEB_OUT;
-    if (!isWebBuildFresh(WEB_OUT) || !isFieldBuildFresh(FIELD_OUT)) {
-      webDir = path.join(tmp, 'web');
-      await buildWeb(webDir, { quiet: true });
-      await buildField(path.join(tmp, 'field'), { quiet: true });
-    }
+    const webDir = await webDirFor(tmp);
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir } });
     await importTinySample(db, app.config, path.join(tmp, 'sample'));

@@ -14,8 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { freshDb, type TestDb } from '../helpers/db';
 import { importTinySample } from '../helpers/sample';
 import { startApp, type TestApp, type UserClient } from '../helpers/api';
-import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
-import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
+import { webDirFor } from '../helpers/web-build';
 import { createUser } from '../../server/auth/users';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -38,12 +37,7 @@ describe.runIf(existsSync(CHROMIUM))('the analyst desk in the browser', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-desk-'));
     mkdirSync(SHOTS, { recursive: true });
-    let webDir = WEB_OUT;
-    if (!isWebBuildFresh(WEB_OUT) || !isFieldBuildFresh(FIELD_OUT)) {
-      webDir = path.join(tmp, 'web');
-      await buildWeb(webDir, { quiet: true });
-      await buildField(path.join(tmp, 'field'), { quiet: true });
-    }
+    const webDir = await webDirFor(tmp);
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir, TUBAN_PUBLIC_URL: PUBLIC, TUBAN_DATA_DIR: path.join(tmp, 'data') } });
     await importTinySample(db, app.config, path.join(tmp, 'sample'));

@@ -27,8 +27,7 @@ import { importTinyImagery } from '../helpers/imagery';
 import type { ImageryReport } from '../../server/imagery/import';
 import { REPORT_CHIPS_MAX } from '../../server/dashboard/report';
 import { tileOf } from '../../server/imagery/mercator';
-import { buildWeb, isWebBuildFresh, WEB_OUT } from '../../scripts/build-web-if-needed';
-import { buildField, FIELD_OUT, isFieldBuildFresh } from '../../scripts/build-field-if-needed';
+import { webDirFor } from '../helpers/web-build';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -68,12 +67,7 @@ describe.runIf(existsSync(CHROMIUM))('imagery at the desk, on the phone and in t
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tuban-e2e-imagery-'));
     mkdirSync(SHOTS, { recursive: true });
-    let webDir = WEB_OUT;
-    if (!isWebBuildFresh(WEB_OUT) || !isFieldBuildFresh(FIELD_OUT)) {
-      webDir = path.join(tmp, 'web');
-      await buildWeb(webDir, { quiet: true });
-      await buildField(path.join(tmp, 'field'), { quiet: true });
-    }
+    const webDir = await webDirFor(tmp);
     db = await freshDb('pglite');
     app = await startApp(db, { env: { TUBAN_WEB_DIR: webDir, TUBAN_DATA_DIR: path.join(tmp, 'data') } });
     await importTinySample(db, app.config, path.join(tmp, 'sample'));
