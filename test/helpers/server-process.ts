@@ -32,3 +32,13 @@ export function startServer(env: NodeJS.ProcessEnv): ServerProcess {
   running.catch(() => undefined);
   return { child, running, exited, output: () => out };
 }
+
+/** `npm run ingest -- …args` as a person runs it (its own process, the given environment), its output collected. */
+export function runIngest(env: NodeJS.ProcessEnv, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn('npx', ['tsx', 'scripts/ingest.ts', ...args], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
+}

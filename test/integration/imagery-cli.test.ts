@@ -3,7 +3,6 @@
  * process on each database — the embedded one in a fresh data directory, or a PostgreSQL clone — printing
  * the report, and refusing bad input with both languages and exit status 1 (a usage error: 2).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,17 +12,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from '../helpers/db';
 import { pgliteSnapshotPath, templateDbName } from '../helpers/snapshot';
 import { openPglite } from '../../server/db/pglite';
+import { runIngest } from '../helpers/server-process';
 
 const FIX = path.resolve('test/fixtures/imagery');
 
-function ingest(env: NodeJS.ProcessEnv, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn('npx', ['tsx', 'scripts/ingest.ts', ...args], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
-}
 
 describeEachDb('npm run ingest -- --layer imagery', (backend) => {
   let dataDir: string;
@@ -61,7 +53,7 @@ describeEachDb('npm run ingest -- --layer imagery', (backend) => {
   });
 
   it('imports a GeoTIFF with its .tfw/.prj beside it and prints the report', async () => {
-    const r = await ingest(env, [path.join(FIX, 'rgb8-worldfile.tif'), '--layer', 'imagery', '--epoch', 'after', '--date', '2020-10-01']);
+    const r = await runIngest(env, [path.join(FIX, 'rgb8-worldfile.tif'), '--layer', 'imagery', '--epoch', 'after', '--date', '2020-10-01']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('已导入后时相影像');
     expect(r.stdout).toMatch(/200 × 160 px/);
@@ -74,12 +66,12 @@ describeEachDb('npm run ingest -- --layer imagery', (backend) => {
   });
 
   it('refuses a rotated image (exit 1, both languages) and a missing --epoch (usage, exit 2)', async () => {
-    const r = await ingest(env, [path.join(FIX, 'bad-rotated.tif'), '--layer', 'imagery', '--epoch', 'before']);
+    const r = await runIngest(env, [path.join(FIX, 'bad-rotated.tif'), '--layer', 'imagery', '--epoch', 'before']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('[imagery_rotated]');
     expect(r.stderr).toContain('rotated');
     expect(r.stderr).toContain('旋转');
-    const u = await ingest(env, [path.join(FIX, 'rgb8-striped.tif'), '--layer', 'imagery']);
+    const u = await runIngest(env, [path.join(FIX, 'rgb8-striped.tif'), '--layer', 'imagery']);
     expect(u.status).toBe(2);
     expect(u.stderr).toContain('--epoch');
   });

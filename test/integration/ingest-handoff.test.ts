@@ -6,26 +6,18 @@
  *
  * Embedded database only: on PostgreSQL both processes simply connect to the server.
  */
-import { spawn } from 'node:child_process';
+
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../server/db/pglite';
-import { START_TIMEOUT, startServer } from '../helpers/server-process';
+import { runIngest, START_TIMEOUT, startServer } from '../helpers/server-process';
 import { generateSample } from '../../scripts/generate-sample';
 
 const FIXTURE = path.resolve('test/fixtures/deliveries/no-code-v1.geojson');
 
 
-function ingest(env: NodeJS.ProcessEnv, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn('npx', ['tsx', 'scripts/ingest.ts', ...args], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
-}
 
 describe('the CLI beside a running server [pglite]', () => {
   let dir: string;
@@ -54,7 +46,7 @@ describe('the CLI beside a running server [pglite]', () => {
     const held = await openPglite({ dataDir: pgDir, role: 'ingest' }); // this process, as `npm run ingest` would
     let server: ReturnType<typeof startServer> | undefined;
     try {
-      const refused = await ingest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021']);
+      const refused = await runIngest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021']);
       expect(refused.status).toBe(1);
       expect(refused.stderr).toContain('data_dir_locked');
       expect(refused.stderr).toContain(`process ${process.pid}`);
@@ -77,7 +69,7 @@ describe('the CLI beside a running server [pglite]', () => {
   it('sends the import to a server started at the same time: same report, counts stored once', async () => {
     const server = startServer(env);
     // at the same time: the CLI starts while the server is still opening the database
-    const cli = ingest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--json']);
+    const cli = runIngest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--json']);
     await server.running;
     const done = await cli;
     expect(done.status, done.stderr).toBe(0);
@@ -111,11 +103,11 @@ describe('the CLI beside a running server [pglite]', () => {
     expect(lines.at(-1)).toMatchObject({ report: { layer: 'survey', survey: '2022', read: 5, duplicate: false } });
 
     // the same file again through the CLI: recognised as already imported, nothing stored twice
-    const again = await ingest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--json']);
+    const again = await runIngest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--json']);
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ duplicate: true });
     // a refusal comes back as the CLI's own: exit 1, the code, no stack
-    const refusal = await ingest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--srs', 'EPSG:99999999']);
+    const refusal = await runIngest(env, [FIXTURE, '--layer', 'survey', '--survey', '2021', '--srs', 'EPSG:99999999']);
     expect(refusal.status).toBe(1);
     expect(refusal.stderr).toContain('Import refused / 导入被拒绝 [invalid_input]');
     expect(refusal.stderr).not.toMatch(/\n\s+at /);
