@@ -3,6 +3,7 @@
  * original before resizing it (the resized JPEG carries none). Both arrive as the same raw tag subset
  * (exifr with reviveValues: false) and are normalised here the same way.
  */
+import { AppError } from '../errors';
 import exifr from 'exifr';
 
 /** The tags kept: time, position, heading, camera. Anything else the phone sends is dropped. */
@@ -96,4 +97,14 @@ export function mergeExif(file: NormalExif, phone: NormalExif): NormalExif {
     heading: file.heading ?? phone.heading,
     camera: file.camera ?? phone.camera,
   };
+}
+
+/** The phone's own reading of a photo's EXIF, sent beside it as a JSON form field (absent: undefined). */
+export function phoneExif(field: string | undefined): unknown {
+  if (!field) return undefined;
+  try {
+    return JSON.parse(field);
+  } catch {
+    throw new AppError('invalid_input', 'exif must be JSON', 'exif 必须为 JSON', 400, [{ path: 'exif', message: 'not JSON' }]);
+  }
 }

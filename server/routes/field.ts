@@ -1,3 +1,4 @@
+import { phoneExif } from '../field/exif';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
@@ -301,14 +302,7 @@ export function fieldRoutes(ctx: AppContext) {
   }, photoUpload, async (req, res) => {
     if (!req.file) throw new AppError('file_missing', "Send the photo as multipart field 'file'", '请以 multipart 字段“file”上传照片', 400);
     const f = EvidenceFields.parse(blankToUndefined(req.body));
-    let clientExif: unknown;
-    if (f.exif) {
-      try {
-        clientExif = JSON.parse(f.exif);
-      } catch {
-        throw new AppError('invalid_input', 'exif must be JSON', 'exif 必须为 JSON', 400, [{ path: 'exif', message: 'not JSON' }]);
-      }
-    }
+    const clientExif = phoneExif(f.exif);
     const b = req.file.buffer;
     const out = await storeEvidence(ctx.db, region, ctx.config.dataDir, accessOf(req), actorOf(req),
       new Uint8Array(b.buffer, b.byteOffset, b.byteLength), {

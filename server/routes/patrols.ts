@@ -3,6 +3,7 @@
  * whole patrol when it ends — and the reads: villages to patrol, one patrol, the list. The 巡查登记台账
  * export is in routes/exports.ts, the weekly figures in routes/dashboard.ts.
  */
+import { phoneExif } from '../field/exif';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
@@ -149,14 +150,7 @@ export function patrolRoutes(ctx: AppContext) {
     const ids = params(FindingParams, req.params);
     const f = FindingFields.parse(blankToUndefined(req.body));
     checkClock(f.found_at, 'found_at');
-    let clientExif: unknown;
-    if (f.exif) {
-      try {
-        clientExif = JSON.parse(f.exif);
-      } catch {
-        throw new AppError('invalid_input', 'exif must be JSON', 'exif 必须为 JSON', 400, [{ path: 'exif', message: 'not JSON' }]);
-      }
-    }
+    const clientExif = phoneExif(f.exif);
     const files = (req.files as Express.Multer.File[] | undefined) ?? [];
     const p = req.principal!;
     const out = await recordFinding(owner, ctx.config, p, villageScope(req), {
