@@ -14,6 +14,7 @@ import { t } from '../i18n';
 import type { MapConfig } from '../types';
 import { epochLabel } from './epoch';
 import { patternImages } from './patterns';
+import { MAP_INTERACTION } from './options';
 
 export interface CompareOptions {
   /** the workspace's map: it shows the after imagery and is the right-hand side */
@@ -68,13 +69,7 @@ export class SwipeCompare {
       zoom: main.getZoom(),
       bearing: main.getBearing(),
       maxZoom: main.getMaxZoom(),
-      boxZoom: false,
-      dragRotate: false,
-      pitchWithRotate: false,
-      touchPitch: false,
-      attributionControl: false,
-      fadeDuration: 0,
-      localIdeographFontFamily: '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif',
+      ...MAP_INTERACTION,
     });
     for (const [name, img] of Object.entries(patternImages())) this.map.addImage(name, img, { pixelRatio: 1 });
     this.map.getCanvas().setAttribute('aria-label', epochLabel('before', o.config.imagery.before));

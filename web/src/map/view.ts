@@ -11,6 +11,7 @@ import { buildStyle, customLayers, GROUPS, HIDDEN_BY_DEFAULT, imageryMaxZoom, ST
 import { epochLabel } from './epoch';
 import type { SwipeCompare } from './compare';
 import { patternImages } from './patterns';
+import { MAP_INTERACTION } from './options';
 
 // the bundle is not next to maplibre's own worker file: tell it where the build put it
 setWorkerUrl(workerUrl);
@@ -82,13 +83,7 @@ export class MapView {
       center: [105.93, 29.4],
       zoom: 0,
       maxZoom: 20,
-      boxZoom: false,
-      dragRotate: false,
-      pitchWithRotate: false,
-      touchPitch: false,
-      attributionControl: false,
-      fadeDuration: 0,
-      localIdeographFontFamily: '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif',
+      ...MAP_INTERACTION,
       locale: {
         'NavigationControl.ZoomIn': t('map.zoomIn'),
         'NavigationControl.ZoomOut': t('map.zoomOut'),
