@@ -17,6 +17,7 @@ import {
   type SurveyKey,
 } from './codes';
 import { toHexEwkb } from './wkb';
+import { loadParcels, lockParcelsForCadastral, lockParcelsForSurvey, swapParcels } from './parcels';
 import { ChunkBuilder } from './copy-text';
 import { demoAccountsAfterImport, forgetDemoSessions } from '../auth/users';
 import { warning, type Warning } from './warn';
@@ -29,9 +30,7 @@ const SQL = sqlSet(new URL('./load.sql', import.meta.url), [
   'survey_dedupe', 'survey_suffix_duplicates', 'survey_has_generated', 'survey_match_overlap', 'survey_generated_unclash',
   'survey_rename_matched', 'survey_keep_versions', 'survey_update', 'survey_new_create',
   'survey_new_fill', 'survey_new_key', 'survey_new_analyze', 'survey_new_drop',
-  'survey_mark_removed', 'survey_analyze', 'parcels_clear_overlaps', 'parcels_clear', 'parcels_copy',
-  'parcels_lock_imports', 'parcels_lock_for_survey', 'parcels_find_invalid', 'parcels_invalid_drop',
-  'parcels_repair', 'parcels_drop_empty', 'parcels_count', 'parcels_analyze', 'features_clear_results', 'features_clear', 'features_insert',
+  'survey_mark_removed', 'survey_analyze', 'features_clear_results', 'features_clear', 'features_insert',
   'features_analyze', 'vacuum_survey', 'vacuum_overlaps', 'vacuum_parcels', 'vacuum_features',
 ] as const);
 
@@ -266,8 +265,8 @@ async function importIn(db: Db, settings: ImportSettings, req: ImportRequest, sc
       : undefined;
   };
   const result = await db.tx(async (q): Promise<ImportReport> => {
-    if (isParcels) await q.query(SQL.parcels_lock_imports); // one cadastral import at a time (load.sql)
-    else if (isSurvey) await q.query(SQL.parcels_lock_for_survey); // overlays parcels: not during a cadastral import
+    if (isParcels) await lockParcelsForCadastral(q); // one cadastral import at a time (parcels.sql)
+    else if (isSurvey) await lockParcelsForSurvey(q); // overlays parcels: not during a cadastral import
     const lay = await resolveLayer(q, declaration, { create: true });
     await q.query(SQL.batch_lock, [lay.id]);
     if (!isSurvey || survey !== null) {
@@ -284,30 +283,21 @@ async function importIn(db: Db, settings: ImportSettings, req: ImportRequest, sc
     const base = { regionCode: region, schoolDistanceM: settings.schoolDistanceM };
 
     if (isParcels) {
-      await q.query(SQL.parcels_clear_overlaps, [region]);
-      report.replaced = (await q.query(SQL.parcels_clear, [region])).rowCount;
-      // No DDL on parcel (issue 12, item 3): dropping its index or foreign key takes an ACCESS EXCLUSIVE lock
-      // until commit, and every tile, OGC and detail read of parcels waited for the whole import (19 s
-      // measured). Row changes only: readers see the previous version until this transaction commits.
-      const chunks = buildRows((idx, feat, wkb) => {
+      // loaded beside the current version and swapped in last (parcels.ts): readers keep the current one
+      const rows = buildRows((idx, feat, wkb) => {
         const p = feat.properties;
         return [region, batchId, idx, text(p, f.parcelCode), text(p, f.holder), text(p, f.landUse), num(p, f.approvedArea),
           JSON.stringify(p), wkb];
       });
-      lap('clear');
-      await q.copyFrom(SQL.parcels_copy, chunks);
-      lap('copy'); // includes decoding the records and building WKB: they overlap with the server's parsing
-      await q.query(SQL.parcels_find_invalid, [region, batchId]);
-      const repaired = (await q.query<{ record: number }>(SQL.parcels_repair, [region])).rowCount;
-      for (const r of (await q.query<{ record: number }>(SQL.parcels_drop_empty, [region])).rows) skip(r.record, 'empty_after_repair');
-      await q.query(SQL.parcels_invalid_drop);
-      lap('repair');
-      await q.query(SQL.parcels_analyze);
-      lap('analyze');
+      const load = await loadParcels(q, { region, batchId, rows, lap });
+      for (const record of load.emptied) skip(record, 'empty_after_repair');
       // a repair that emptied a parcel is counted once, as skipped (empty_after_repair), not also as repaired
-      counts = { kept: (await q.query<{ kept: number }>(SQL.parcels_count, [region, batchId])).rows[0].kept, repaired: repaired - (skipped.empty_after_repair ?? 0) };
+      counts = { kept: load.kept, repaired: load.repaired.length - load.emptied.length };
       progress({ phase: 'reconcile', done: 0, total: 1 });
-      recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, layers: [], prior: false });
+      recon = await reconcile(q, { ...base, polygons: 'all', parcels: true, parcelsFrom: load.table, layers: [], prior: false });
+      lap('reconcile');
+      report.replaced = await swapParcels(q, region, load.table);
+      lap('swap');
     } else {
       await q.query(SQL.stage_create);
       await q.copyFrom(SQL.stage_copy, stageRows());
@@ -383,7 +373,7 @@ async function importIn(db: Db, settings: ImportSettings, req: ImportRequest, sc
         `Nothing to store: ${src.count} record(s), none with a usable geometry`,
         `没有可导入的要素：共 ${src.count} 条记录，均无有效图形`, { read: src.count, skipped });
     }
-    lap('reconcile');
+    if (!isParcels) lap('reconcile'); // (a cadastral import's is timed before its swap)
     const total = Object.values(skipped).reduce((a, b) => a + b, 0);
     const full: ImportReport = {
       batch_id: batchId,

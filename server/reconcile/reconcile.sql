@@ -60,7 +60,8 @@ SET LOCAL work_mem = '64MB'
 
 -- name: parcels_overlap_compute
 -- $1 region_code, $2 bigint[] polygon ids or NULL for every polygon of the region (NULL IS NULL folds
--- away: the driver sends a fresh plan per call).
+-- away: the driver sends a fresh plan per call). {{parcels}}: parcel, or a cadastral import's new parcels
+-- before they are swapped in (ingest/parcels.ts).
 -- Step 1 of the overlay: intersection areas only, driven from the polygons into the parcel GiST index.
 -- Why this shape (measured on the district, 50k polygons × 518k parcels, PostgreSQL 15, 2 cores):
 -- * CREATE TABLE AS, not INSERT … SELECT: PostgreSQL 15 never runs an INSERT plan in parallel, but the
@@ -79,7 +80,7 @@ CREATE TEMP TABLE reconcile_overlap AS
 SELECT p.region_code, p.id AS polygon_id, c.id AS parcel_id, p.area_m2 AS polygon_area,
        ST_Area(ST_Intersection(p.geom, c.geom)) AS a
 FROM {{polygons}} p
-JOIN parcel c ON c.region_code = p.region_code AND ST_Intersects(c.geom, COALESCE(p.geom, p.geom))
+JOIN {{parcels}} c ON c.region_code = p.region_code AND ST_Intersects(c.geom, COALESCE(p.geom, p.geom))
 WHERE p.region_code = $1 AND ($2::bigint[] IS NULL OR p.id = ANY ($2::bigint[]))
 
 -- name: parcels_overlap_store

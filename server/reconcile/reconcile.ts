@@ -9,18 +9,23 @@ const TEMPLATE = sqlSet(new URL('./reconcile.sql', import.meta.url), [
   'prior_clear', 'prior_overlap', 'summary_rows', 'summary', 'summary_insert', 'changes',
 ] as const);
 
-/** The statements with {{polygons}} (and {{summary_rows}}) filled in, per relation the polygons are read from. */
+/**
+ * The statements with {{polygons}}, {{parcels}} (and {{summary_rows}}) filled in, per relation the polygons
+ * and the parcels are read from.
+ */
 const bound = new Map<string, typeof TEMPLATE>();
-function statementsFor(polygons: string): typeof TEMPLATE {
-  // an identifier the caller chose (survey_polygon or a staging table name), never user input; checked anyway
-  if (!/^[a-z_][a-z0-9_]*$/.test(polygons)) throw new Error(`reconcile: bad relation name ${polygons}`);
-  let s = bound.get(polygons);
+function statementsFor(polygons: string, parcels: string): typeof TEMPLATE {
+  // identifiers the caller chose (stored tables or staging table names), never user input; checked anyway
+  for (const t of [polygons, parcels]) if (!/^[a-z_][a-z0-9_]*$/.test(t)) throw new Error(`reconcile: bad relation name ${t}`);
+  const key = `${polygons} ${parcels}`;
+  let s = bound.get(key);
   if (!s) {
     // replacer functions: a string replacement would read `$'` in the SQL (a regex's '…{12}$') as a pattern
-    const fill = (t: string) => t.replaceAll('{{summary_rows}}', () => TEMPLATE.summary_rows).replaceAll('{{polygons}}', () => polygons);
+    const fill = (t: string) => t.replaceAll('{{summary_rows}}', () => TEMPLATE.summary_rows)
+      .replaceAll('{{polygons}}', () => polygons).replaceAll('{{parcels}}', () => parcels);
     s = Object.fromEntries(Object.entries(TEMPLATE).map(([k, v]) => [k, fill(v as string)])) as typeof TEMPLATE;
     // staging tables are named per import batch: keep only the stored-table set for good
-    if (polygons === 'survey_polygon') bound.set(polygons, s);
+    if (polygons === 'survey_polygon' && parcels === 'parcel') bound.set(key, s);
   }
   return s;
 }
@@ -48,6 +53,11 @@ export interface ReconcileOptions {
    * database runs the spatial steps without them.
    */
   sourceAnalyzed?: boolean;
+  /**
+   * A cadastral import's new parcels, loaded into a table of their own and not yet swapped in as the
+   * region's partition of parcel (ingest/parcels.ts): the overlay reads them from there. Default: parcel.
+   */
+  parcelsFrom?: string;
   /** which results to recompute: parcels, some layers (ids) or all layers, cross-survey overlaps */
   parcels: boolean;
   layers: 'all' | number[];
@@ -70,7 +80,7 @@ export interface ReconcileReport {
  */
 export async function reconcile(q: Queryable, o: ReconcileOptions): Promise<ReconcileReport> {
   const started = performance.now();
-  const SQL = statementsFor(o.source ?? 'survey_polygon');
+  const SQL = statementsFor(o.source ?? 'survey_polygon', o.parcelsFrom ?? 'parcel');
   const steps: Record<string, number> = {};
   const step = async (name: string, sql: string, params: unknown[] = []) => {
     const t = performance.now();
