@@ -86,8 +86,8 @@ export class OgcService {
   }
 
   /** Collections: survey, parcels, then every reference layer, named as the tile layers are. */
-  async collections(): Promise<TileLayer[]> {
-    const epoch = (await this.versions.get()).layer ?? 0;
+  async collections(fresh = false): Promise<TileLayer[]> {
+    const epoch = (await this.versions.get(fresh)).layer ?? 0;
     if (this.catalog?.epoch === epoch) return this.catalog.layers;
     const rows = (await this.o.db.query<{ id: number; name: string; builtin: boolean; role: string; title_zh: string; title_en: string }>(SQL.layers)).rows;
     const layers = buildCatalog(rows).layers;
@@ -96,7 +96,8 @@ export class OgcService {
   }
 
   async collection(id: string): Promise<TileLayer> {
-    const c = (await this.collections()).find((l) => l.name === id);
+    // not known: perhaps created by another process whose NOTIFY has not reached us yet (tiles/epochs.ts)
+    const c = (await this.collections()).find((l) => l.name === id) ?? (await this.collections(true)).find((l) => l.name === id);
     if (!c) throw notFound(`collection ${id}`);
     return c;
   }

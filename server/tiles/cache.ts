@@ -39,9 +39,10 @@ export class TileCache {
   /** A tile larger than the whole budget is not kept (lru-cache refuses it: maxEntrySize = maxSize). */
   set(key: string, tile: CachedTile): void {
     // a small bytea comes back as a view of node's shared 8 KB pool: keep a copy, or the budget would count
-    // a few hundred bytes and hold the whole slab
+    // a few hundred bytes and hold the whole slab. `new Uint8Array(view)` copies into a buffer of its own
+    // (Buffer#slice, like Buffer.from, would give a view or a pooled copy again).
     const b = tile.body;
-    this.lru.set(key, b && b.buffer.byteLength > b.byteLength ? { ...tile, body: b.slice() } : tile);
+    this.lru.set(key, b && b.buffer.byteLength > b.byteLength ? { ...tile, body: new Uint8Array(b) } : tile);
   }
 
   /** bytes held, as counted against the budget */

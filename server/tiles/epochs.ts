@@ -40,7 +40,11 @@ export class EpochCache {
     private readonly read: () => Promise<Epochs>,
   ) {}
 
-  async get(): Promise<Epochs> {
+  /**
+   * `fresh`: read from the database even if a remembered value is trusted — for an answer that would otherwise
+   * refuse (an unknown layer): another process's write can commit before its NOTIFY reaches us.
+   */
+  async get(fresh = false): Promise<Epochs> {
     this.subscribing ??= this.db
       .listen(EPOCH_CHANNEL, {
         notify: () => this.changed(),
@@ -51,7 +55,7 @@ export class EpochCache {
       })
       .catch(() => undefined); // no LISTEN (database down at first use): every read goes to the database
     const v = this.value;
-    if (v && this.trusted() && v.generation === this.generation && performance.now() - v.at < MAX_AGE_MS) return v.epochs;
+    if (!fresh && v && this.trusted() && v.generation === this.generation && performance.now() - v.at < MAX_AGE_MS) return v.epochs;
     const generation = this.generation;
     const at = performance.now();
     const epochs = await this.read();

@@ -71,8 +71,8 @@ export class TileService {
     this.versions = epochsOf(o.db);
   }
 
-  private epochs(): Promise<Epochs> {
-    return this.versions.get();
+  private epochs(fresh = false): Promise<Epochs> {
+    return this.versions.get(fresh);
   }
 
   /** The catalog as of `epochs.layer`; reloaded when the layer table changed. */
@@ -106,7 +106,7 @@ export class TileService {
   }
 
   async layer(name: string): Promise<TileLayer> {
-    const l = (await this.catalogAt(await this.epochs())).byName.get(name);
+    const l = (await this.catalogAt(await this.epochs())).byName.get(name) ?? (await this.catalogAt(await this.epochs(true))).byName.get(name);
     if (!l) throw unknownLayer(name);
     return l;
   }
@@ -125,9 +125,10 @@ export class TileService {
     for (let attempt = 0; ; attempt++) {
       const catalog = epochs ? await this.catalogAt(epochs) : this.catalog!.value;
       let layer = catalog.byName.get(req.layer);
-      if (!layer && !epochs) {
-        // perhaps a layer created since the catalog was read
-        epochs = await this.epochs();
+      if (!layer) {
+        // perhaps a layer created since the catalog was read — by another process, whose NOTIFY may not have
+        // reached us yet: read the versions from the database before refusing
+        epochs = await this.epochs(true);
         layer = (await this.catalogAt(epochs)).byName.get(req.layer);
       }
       if (!layer) throw unknownLayer(req.layer);

@@ -291,6 +291,42 @@ describeEachDb('vector tiles', (backend) => {
     await expect.poll(async () => (await queriesOf()).n, { timeout: 5000 }).toBe(0);
   });
 
+  it('serves a layer another process just created, before its NOTIFY arrives: an unknown layer reads the versions again before a 404', async () => {
+    // a listener that is up but whose notifications are late (here: never delivered)
+    const deaf: Db = {
+      kind: db.kind, hasMvt: db.hasMvt, copyFrom: db.copyFrom, tx: db.tx, query: db.query, close: async () => undefined,
+      listen: async (_channel, subscriber) => {
+        subscriber.live(true);
+        return () => undefined;
+      },
+    };
+    const svc = new TileService({ db: deaf, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache: new TileCache(1 << 24) });
+    await svc.tile({ layer: 'survey', tile: t16 }); // the versions are now remembered and trusted
+    await db.query(`INSERT INTO layer (name, role, title_zh, title_en) VALUES ('canal', 'flag', '水渠', 'Canals')`);
+    const b = (await db.query<{ id: number }>(
+      `INSERT INTO import_batch (region_code, layer_id, file_name, sha256, source_layer, report)
+       VALUES ($1, (SELECT id FROM layer WHERE name = 'canal'), 'c.zip', 'c', 'c', '{}') RETURNING id`, [TEST_REGION])).rows[0].id;
+    await db.query(
+      `INSERT INTO layer_feature (region_code, layer_id, batch_id, name, attrs, geom)
+       VALUES ($1, (SELECT id FROM layer WHERE name = 'canal'), $2, '东干渠', '{}', ${env(0, 0)})`, [TEST_REGION, b]);
+    expect((await svc.layer('canal')).name).toBe('canal');
+    const out = await svc.tile({ layer: 'canal', tile: t16 });
+    expect(out.status).toBe(200);
+    expect(features((out as { body: Uint8Array }).body, 'canal').map((f) => f.properties.name)).toEqual(['东干渠']);
+    await expect(svc.tile({ layer: 'nosuch', tile: t16 })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('keeps its own copy of a tile whose bytes are a view of a shared buffer', () => {
+    const c = new TileCache(1 << 20);
+    const slab = Buffer.alloc(8192, 7); // what pg hands back: a Buffer (whose slice() is a view, not a copy)
+    c.set('k', { etag: '"e"', body: slab.subarray(100, 200) });
+    slab.fill(0);
+    const got = c.get('k')!.body!;
+    expect(got.byteLength).toBe(100);
+    expect(got.buffer.byteLength).toBe(100);
+    expect([...got].every((x) => x === 7)).toBe(true);
+  });
+
   it('shows every decision on the tile asked for right after it (read your writes, twenty in a row)', async () => {
     const p = path('survey', t16);
     const tb2 = (await db.query<{ id: number; version: number }>(`SELECT id, version FROM survey_polygon WHERE code = 'TB2'`)).rows[0];
