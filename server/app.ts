@@ -1,4 +1,5 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import pino from 'pino';
 import type { AppContext } from './context';
@@ -39,7 +40,38 @@ export interface AppOptions extends AppContext {
   tileFastPath?: boolean;
 }
 
-/** Builds the HTTP app. Never listens: main.ts does, tests listen on port 0. */
+type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+const fastPaths = new WeakMap<Express, FastPath>();
+/** requests the listener already offered to the fast path: the middleware does not offer them again */
+const triedFast = new WeakSet<IncomingMessage>();
+
+/**
+ * The app as node's request listener, with the tile fast path tried before express dispatches at all
+ * (express's own per-request setup — prototypes, query parser, router stack — is most of what a cached
+ * tile costs: issue 17 item 4). An express app is itself a request listener, so this is its public API:
+ * whatever the fast path declines goes to the app untouched, and the fast path's middleware then steps aside.
+ */
+export function requestListener(app: Express): (req: IncomingMessage, res: ServerResponse) => void {
+  const fast = fastPaths.get(app);
+  if (!fast) return app;
+  return (req, res) => {
+    triedFast.add(req);
+    let served = false;
+    try {
+      served = fast(req, res);
+    } catch {
+      served = false; // the routers answer it, errors and all
+    }
+    if (!served) app(req, res);
+  };
+}
+
+/** `app.listen`, through requestListener. */
+export function listen(app: Express, port: number, host?: string): Server {
+  return createServer(requestListener(app)).listen(port, host);
+}
+
+/** Builds the HTTP app. Never listens: main.ts does (through `listen`), tests listen on port 0. */
 export function createApp(o: AppOptions) {
   const ctx: AppContext = { config: o.config, db: o.db, log: o.log, importDb: o.importDb };
   const app = express();
@@ -55,8 +87,9 @@ export function createApp(o: AppOptions) {
   // at load 4, so it stays — as a middleware, not the patch of express's private `handle` it was.
   if (o.tileFastPath !== false) {
     const fastTiles = tileFastPath(ctx, tiles);
+    fastPaths.set(app, fastTiles);
     app.use((req, res, next) => {
-      if (!fastTiles(req, res)) next();
+      if (triedFast.has(req) || !fastTiles(req, res)) next();
     });
   }
   // read your writes on the map: while a write request is in flight, data versions (tiles, OGC catalog) come

@@ -5,7 +5,7 @@ import { loadConfig, redactUrl } from './config';
 import { openDb } from './db/open';
 import { migrate } from './db/migrate';
 import { refreshEstimatedDeadlines } from './review/calendar-refresh';
-import { createApp } from './app';
+import { createApp, listen } from './app';
 import { isAppError } from './errors';
 import { gracefulShutdown } from './http/shutdown';
 import { authenticate } from './auth/session';
@@ -81,7 +81,7 @@ async function main() {
   }
   const auth = await authenticate({ config, db, log });
   const app = createApp({ config, db, log, importDb: owner, authenticate: auth });
-  const server = app.listen(config.port, config.host);
+  const server = listen(app, config.port, config.host);
   await once(server, 'listening');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

@@ -32,7 +32,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { chromium, type Browser } from 'playwright-core';
-import { createApp } from '../../server/app';
+import { createApp, listen } from '../../server/app';
 import { authenticate, createSession, SESSION_COOKIE } from '../../server/auth/session';
 import { createUser } from '../../server/auth/users';
 import { loadConfig } from '../../server/config';
@@ -99,7 +99,7 @@ async function main() {
   }
   const ctx = { config, db, log: pino({ level: 'silent' }) };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });
-  const server = app.listen(0, '127.0.0.1');
+  const server = listen(app, 0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createApp } from '../../server/app';
+import { createApp, listen as listenApp } from '../../server/app';
 import { authenticate, createSession } from '../../server/auth/session';
 import { createUser, findUserByUsername } from '../../server/auth/users';
 import { loadConfig } from '../../server/config';
@@ -180,7 +180,7 @@ async function main() {
   });
   const listen = async () => {
     const app = createApp({ config: { ...config, regionCode: REGION }, db, log: silent, authenticate: await authenticate({ config, db, log: silent }) });
-    const srv = app.listen(0, '127.0.0.1');
+    const srv = listenApp(app, 0, '127.0.0.1');
     await new Promise<void>((r) => srv.once('listening', () => r()));
     return { srv, base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` };
   };

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import pino from 'pino';
-import { createApp } from '../../server/app';
+import { createApp, listen } from '../../server/app';
 import { authenticate, createSession } from '../../server/auth/session';
 import { createUser } from '../../server/auth/users';
 import { loadConfig } from '../../server/config';
@@ -87,7 +87,7 @@ async function main() {
   const log = pino({ level: 'silent' });
   const ctx = { config: cfg, db, log };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx) });
-  const server = app.listen(0, '127.0.0.1');
+  const server = listen(app, 0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { user } = await createUser(db, { username: 'bench-gis', role: 'reviewer', villages: null, password: `Bench-${Date.now()}-x9`, mustChangePassword: false });

@@ -20,7 +20,8 @@
  *        a second app over the same tile service built with tileFastPath: false (the full middleware chain). `--auth session` (default): a real account
  *        (`bench-tiles`, analyst) and bearer token through the real session middleware, as a browser pays it;
  *        `--auth none`: a fixed principal injected instead (how figures before 2026-11-27 were taken).
- *        Also shown: the JS encoder (what the embedded database uses) on the same server, same tiles.
+ *        Also shown: the JS encoder (what the embedded database uses) on the same server, same tiles, and the floor:
+ *        a bare node:http server handing back the same bytes from memory (the HTTP exchange alone).
  * Targets (issue 17 item 4): cold / raw ≤ 1.3 and cached / raw ≤ 0.3 per zoom; no tile over 500 KB.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
-import { createApp } from '../../server/app';
+import { createApp, listen as listenApp } from '../../server/app';
 import { authenticate, createSession, revokeSession } from '../../server/auth/session';
 import { createUser, findUserByUsername } from '../../server/auth/users';
 import { loadConfig } from '../../server/config';
@@ -200,6 +201,7 @@ interface Row {
   jsRatio: number;
   revalidate: number;
   floor: number;
+  bare: number;
   maxBytes: number;
   maxFeatures: number;
 }
@@ -252,12 +254,24 @@ async function main() {
   });
   const authHeader: Record<string, string> = session ? { authorization: `Bearer ${session.token}` } : {};
   const listen = async (app: Awaited<ReturnType<typeof appOf>>) => {
-    const srv = app.listen(0, '127.0.0.1');
+    const srv = listenApp(app, 0, '127.0.0.1');
     await new Promise<void>((r) => srv.once('listening', () => r()));
     return { srv, base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` };
   };
   const { srv: server, base } = await listen(await appOf(true));
   const { srv: slowServer, base: slowBase } = await listen(await appOf(false));
+  // the floor of any tile server on this machine: bare node:http handing back the same bytes from memory
+  // (no session, no versions, no lookup) — what a cached tile can at best cost over the raw query
+  let bareBody: Uint8Array = new Uint8Array(0);
+  const bareServer = http.createServer((_req, res) => {
+    res.writeHead(200, {
+      'Content-Type': 'application/vnd.mapbox-vector-tile', 'Cache-Control': 'private, no-cache', ETag: '"bare"',
+      'Content-Length': bareBody.byteLength,
+    });
+    res.end(bareBody);
+  }).listen(0, '127.0.0.1');
+  await new Promise<void>((r) => bareServer.once('listening', () => r()));
+  const bareBase = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
   const js = new TileService({ db, regionCode: REGION, workSrid: SRID, encoder: jsEncoder() });
 
   const timeRaw = async (layer: 'survey' | 'parcels', t: TileCoord) => {
@@ -287,6 +301,12 @@ async function main() {
   const timeFloor = async () => {
     const s = performance.now();
     await get(`${base}/api/health`);
+    return performance.now() - s;
+  };
+  const timeBare = async (layer: string, t: TileCoord, body: Uint8Array) => {
+    bareBody = body;
+    const s = performance.now();
+    await get(`${bareBase}/tiles/${layer}/${t.z}/${t.x}/${t.y}.mvt`);
     return performance.now() - s;
   };
   const timeRevalidate = async (layer: string, t: TileCoord, etag: string) => {
@@ -322,6 +342,7 @@ async function main() {
     const jsT: number[] = [];
     const revT: number[] = [];
     const floorT: number[] = [];
+    const bareT: number[] = [];
     let maxBytes = 0;
     let maxFeatures = 0;
     let features = 0;
@@ -339,6 +360,8 @@ async function main() {
         cachedT.push((await timeHttp(layer, t, {})).ms);
         slowT.push((await timeHttp(layer, t, { origin: slowBase })).ms);
       }
+      const cachedBody = (await timeHttp(layer, t, {})).body;
+      for (let i = 0; i < runs; i++) bareT.push(await timeBare(layer, t, cachedBody));
       jsT.push(await timeJs(layer, t));
       const { body, etag } = await timeHttp(layer, t);
       revT.push(await timeRevalidate(layer, t, etag));
@@ -352,11 +375,11 @@ async function main() {
       layer, z, tiles: tiles.length, features: Math.round(features / tiles.length),
       raw: median(rawT), http: median(httpT), js: median(jsT),
       cached: median(cachedT), cachedSlow: median(slowT), cachedRatio: median(cachedT) / median(rawT),
-      ratio: median(httpT) / median(rawT), jsRatio: median(jsT) / median(rawT), revalidate: median(revT), floor: median(floorT), maxBytes, maxFeatures,
+      ratio: median(httpT) / median(rawT), jsRatio: median(jsT) / median(rawT), revalidate: median(revT), floor: median(floorT), bare: median(bareT), maxBytes, maxFeatures,
     };
     rows.push(row);
     log(`${layer} z${z}: ${row.tiles} tiles, ~${row.features} features; raw ${ms(row.raw)} ms, cold ${ms(row.http)} ms ` +
-      `(×${row.ratio.toFixed(2)}), cached ${ms(row.cached, 2)} ms (×${row.cachedRatio.toFixed(2)}), cached without the fast path ${ms(row.cachedSlow, 2)} ms, 304 ${ms(row.revalidate)} ms, floor ${ms(row.floor)} ms, JS encoder ${ms(row.js)} ms (×${row.jsRatio.toFixed(2)}); max ${(maxBytes / 1024).toFixed(0)} KB`);
+      `(×${row.ratio.toFixed(2)}), cached ${ms(row.cached, 2)} ms (×${row.cachedRatio.toFixed(2)}), cached without the fast path ${ms(row.cachedSlow, 2)} ms, 304 ${ms(row.revalidate)} ms, /api/health ${ms(row.floor)} ms, bare node:http ${ms(row.bare, 2)} ms (×${(row.bare / row.raw).toFixed(2)}), JS encoder ${ms(row.js)} ms (×${row.jsRatio.toFixed(2)}); max ${(maxBytes / 1024).toFixed(0)} KB`);
   }
   log(`tile requests answered by the fast path (routes/tiles.ts): ${fastPathServed()} of ${tileRequests}; ` +
     `cache: ${cache.hits} hits, ${cache.misses} misses, ${cache.entries} tiles / ${(cache.bytes / 1024).toFixed(0)} KB held`);
@@ -368,16 +391,18 @@ async function main() {
   server.close();
   slowServer.closeAllConnections();
   slowServer.close();
+  bareServer.closeAllConnections();
+  bareServer.close();
   if (session) await revokeSession(db, session.token);
   await raw.end();
   await db.close();
 
   const worst = Math.max(...rows.map((r) => r.maxBytes));
   const table = [
-    '| layer | zoom | tiles | features/tile (avg) | raw ST_AsMVT median | cold HTTP median | cold ratio (target ≤ 1.3) | cached HTTP median | cached ratio (target ≤ 0.3) | cached, no fast path | 304 revalidation | HTTP floor | JS encoder median | JS ratio | largest tile |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| layer | zoom | tiles | features/tile (avg) | raw ST_AsMVT median | cold HTTP median | cold ratio (target ≤ 1.3) | cached HTTP median | cached ratio (target ≤ 0.3) | cached, no fast path | bare node:http, same bytes | bare ratio | 304 revalidation | /api/health | JS encoder median | JS ratio | largest tile |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.layer} | ${r.z} | ${r.tiles} | ${r.features} (max ${r.maxFeatures}) | ${ms(r.raw)} ms | ${ms(r.http)} ms | ` +
-      `**${r.ratio.toFixed(2)}** | ${ms(r.cached, 2)} ms | **${r.cachedRatio.toFixed(2)}** | ${ms(r.cachedSlow, 2)} ms | ${ms(r.revalidate)} ms | ${ms(r.floor)} ms | ${ms(r.js)} ms | ${r.jsRatio.toFixed(2)} | ${(r.maxBytes / 1024).toFixed(0)} KB |`),
+      `**${r.ratio.toFixed(2)}** | ${ms(r.cached, 2)} ms | **${r.cachedRatio.toFixed(2)}** | ${ms(r.cachedSlow, 2)} ms | ${ms(r.bare, 2)} ms | ${(r.bare / r.raw).toFixed(2)} | ${ms(r.revalidate)} ms | ${ms(r.floor)} ms | ${ms(r.js)} ms | ${r.jsRatio.toFixed(2)} | ${(r.maxBytes / 1024).toFixed(0)} KB |`),
   ].join('\n');
   const section = `
 ## Vector tiles (issue 4) — ${new Date().toISOString().slice(0, 10)}
@@ -395,8 +420,10 @@ second app over the same tile service without the tile fast path (the whole midd
     ? 'logged in: bearer token through the real session middleware'
     : 'no session check: a fixed principal injected'}; tile query with the data versions, scope/area floor/cap, ETag, HTTP); **JS encoder** = the embedded database's path (GeoJSON rows +
 geojson-vt + vt-pbf) run on the same server, for comparison; **304** = the same request with its ETag in
-If-None-Match (what a browser sends each time: \`Cache-Control: private, no-cache\`); **HTTP floor** = \`GET /api/health\`
-(one \`SELECT 1\` through the same middleware chain): the fixed cost of any request to this app. Parcels below z15: 204 in ${ms(z12parcels.ms)} ms (no tile query).
+If-None-Match (what a browser sends each time: \`Cache-Control: private, no-cache\`); **bare node:http** = a server of
+nothing but \`node:http\` handing back the same tile's bytes from memory, on the same client: the floor any tile server in
+Node pays for the HTTP exchange, which the raw query does not; **/api/health** = one \`SELECT 1\` through the whole
+middleware chain. Parcels below z15: 204 in ${ms(z12parcels.ms)} ms (no tile query).
 
 ${table}
 

@@ -14,7 +14,7 @@ import type { TileService } from '../../server/tiles/service';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { createApp } from '../../server/app';
+import { createApp, listen } from '../../server/app';
 import { loadConfig, type Config } from '../../server/config';
 import type { Db } from '../../server/db/types';
 import type { Role } from '../../server/auth/guard';
@@ -127,7 +127,7 @@ export async function startApp(db: Db, o: StartOptions = {}): Promise<TestApp> {
   const log = o.log ?? pino({ level: 'silent' });
   const ctx = { config, db, log, importDb: o.importDb };
   const app = createApp({ ...ctx, authenticate: await authenticate(ctx), tiles: o.tiles });
-  const server = app.listen(0, '127.0.0.1');
+  const server = listen(app, 0, '127.0.0.1');
   // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
