@@ -128,6 +128,9 @@ export function createApp(o: AppOptions) {
   app.use(fieldRoutes(ctx)); // first: its signed-link middleware fences every data route; its pages precede the web app's fallback
   app.use(tileRoutes(ctx, tiles)); // early: a map view asks for dozens of tiles, each pays every router in front of it
   app.use(imageryRoutes(ctx)); // imagery tiles, as early, and the per-polygon chips
+  // early too: a GIS client pages through a layer in thousands of requests (issue 17 item 6); /ogc has its own
+  // authentication (basic or bearer) and 404s, and no router in front of it serves /ogc
+  app.use(ogcRoutes(ctx));
   app.use(healthRoutes(ctx));
   app.use(authRoutes(ctx));
   app.use(queueCountRoutes(ctx)); // before polygonRoutes: /api/polygons/counts is not /api/polygons/:id
@@ -138,7 +141,6 @@ export function createApp(o: AppOptions) {
   app.use(dashboardRoutes(ctx));
   app.use(villageRoutes(ctx));
   app.use(exportRoutes(ctx));
-  app.use(ogcRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(proofRoutes(ctx));
   app.use(leadRoutes(ctx));
