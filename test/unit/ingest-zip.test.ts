@@ -124,6 +124,26 @@ describe('zip safety', () => {
     }
   });
 
+  it('stops at the archive total however two lying entries share it, with no more than the total on disk', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tuban-zip-'));
+    try {
+      const s = shapefile();
+      // each lies (4 KB declared), each alone is under the 10 MB total, the two together are not
+      const z = lieAboutSize(lieAboutSize(nativeZip({ ...s, 'tb.shp': new Uint8Array(7 * 1024 * 1024), 'tb.dbf': new Uint8Array(7 * 1024 * 1024) }),
+        'tb.dbf', 4096), 'tb.shp', 4096);
+      const file = path.join(dir, 'two.zip');
+      writeFileSync(file, z);
+      const scratch = path.join(dir, 'scratch');
+      mkdirSync(scratch);
+      const limits = { ...LIMITS, maxUncompressedBytes: 10 * 1024 * 1024, maxCompressionRatio: 100_000 };
+      await refused(readSource({ path: file }, opts({ limits, scratchDir: scratch })), 'zip_bomb');
+      const onDisk = readdirSync(scratch).reduce((n, f) => n + statSync(path.join(scratch, f)).size, 0);
+      expect(onDisk).toBeLessThanOrEqual(10 * 1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an entry whose compression ratio is above the limit once it is large', async () => {
     const s = shapefile();
     const z = nativeZip({ ...s, 'tb.dbf': new Uint8Array(8 * 1024 * 1024) });
