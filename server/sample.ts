@@ -1,6 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Db } from './db/types';
 import { sqlSet } from './db/sql-file';
@@ -63,7 +66,7 @@ export async function loadSampleImagery(db: Db, settings: ImagerySettings, sampl
   const current = await db.query<{ epoch: string }>(IMAGERY_SQL.current_layers, [settings.regionCode]);
   const missing = EPOCHS.filter((e) => !current.rows.some((r) => r.epoch === e));
   if (!missing.length) return;
-  const { readSampleManifest, readSampleImagery, generateSampleImagery, IMAGERY_FILES } = await import('../scripts/generate-sample');
+  const { readSampleManifest, readSampleImagery, IMAGERY_FILES } = await import('../scripts/generate-sample');
   const manifest = readSampleManifest(sampleDir);
   const scale = manifest?.scale ?? 'town';
   if (scale !== 'tiny' && scale !== 'town') {
@@ -74,7 +77,7 @@ export async function loadSampleImagery(db: Db, settings: ImagerySettings, sampl
   let info = readSampleImagery(sampleDir);
   if (!info || info.seed !== (manifest?.seed ?? 42) || info.scale !== scale) {
     log.info({ sampleDir }, 'rendering the synthetic imagery / 正在生成合成影像');
-    info = await generateSampleImagery({ out: sampleDir, scale, seed: manifest?.seed ?? 42 });
+    info = await renderSampleImagery({ out: sampleDir, scale, seed: manifest?.seed ?? 42 });
     log.info({ width: info.width, height: info.height, resolution: info.resolution, seconds: info.millis.total / 1000, mb: info.epochs.map((e) => Math.round(e.bytes / 1e5) / 10) },
       'synthetic imagery rendered / 合成影像已生成');
   }
@@ -85,4 +88,28 @@ export async function loadSampleImagery(db: Db, settings: ImagerySettings, sampl
       `sample imagery ${epoch}: ${r.tiles} tiles / 示例影像已导入`);
   }
   log.info({ seconds: (Date.now() - t0) / 1000 }, 'the sample town\'s synthetic imagery is in / 示例合成影像已就绪');
+}
+
+type SampleImageryOptions = import('../scripts/sample/imagery').SampleImageryOptions;
+type SampleImageryInfo = import('../scripts/sample/imagery').SampleImageryInfo;
+
+/**
+ * The synthetic imagery rendered on a worker thread: seconds of pixel loops that, on the main thread, kept a
+ * server that had just printed "tuban is running" from answering (the first request of a first start waited
+ * ~5 s for them). The worker loads the TypeScript module through tsx's public API, as `npm start` does.
+ */
+function renderSampleImagery(opts: SampleImageryOptions): Promise<SampleImageryInfo> {
+  // tsx's ESM API by its package's own exports map (require.resolve would give the CommonJS build)
+  const tsxPkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  const api = (JSON.parse(readFileSync(tsxPkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'].import.default;
+  const tsx = pathToFileURL(path.join(path.dirname(tsxPkg), api)).href;
+  const worker = new URL('../scripts/sample/imagery-worker.ts', import.meta.url).href;
+  const code = `(async () => { const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(worker)}); })()`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: opts });
+    let result: SampleImageryInfo | undefined;
+    w.once('message', (m: SampleImageryInfo) => (result = m));
+    w.once('error', reject);
+    w.once('exit', (code) => (result ? resolve(result) : reject(new Error(`the imagery worker exited with ${code} and no result`))));
+  });
 }
