@@ -214,6 +214,9 @@ export class Workspace implements QueueHost {
     this.loadingMore = (async () => {
       try {
         const r = await fetchPage(this.view, this.items.length - this.leftFilter, { signal: ctrl?.signal });
+        // the list was loaded anew (other filters, a search) while this page was on its way: it belongs to the
+        // old list, and appended it would put the old view's rows under the new one's
+        if (ctrl?.signal.aborted) return;
         for (const [id, b] of r.bboxes) this.bboxes.set(id, b);
         const have = new Set(this.items.map((x) => x.id));
         const fresh = r.items.filter((x) => !have.has(x.id));
