@@ -265,6 +265,17 @@ describeEachDb('vector tiles', (backend) => {
     expect(byCode(features((await getTile(app, analyst, p)).body, 'survey')).get('TB1')!.properties.status).toBe('pending');
   });
 
+  /** a custom layer with one feature, written straight to the database as another process's import would be */
+  async function addCustomLayer(name: string, titleZh: string, titleEn: string, feature: string) {
+    await db.query(`INSERT INTO layer (name, role, title_zh, title_en) VALUES ($1, 'flag', $2, $3)`, [name, titleZh, titleEn]);
+    const b = (await db.query<{ id: number }>(
+      `INSERT INTO import_batch (region_code, layer_id, file_name, sha256, source_layer, report)
+       VALUES ($1, (SELECT id FROM layer WHERE name = $2), $2 || '.zip', $2, $2, '{}') RETURNING id`, [TEST_REGION, name])).rows[0].id;
+    await db.query(
+      `INSERT INTO layer_feature (region_code, layer_id, batch_id, name, attrs, geom)
+       VALUES ($1, (SELECT id FROM layer WHERE name = $2), $3, $4, '{}', ${env(0, 0)})`, [TEST_REGION, name, b, feature]);
+  }
+
   it('keeps the data versions in memory while notifications vouch for them: a repeat tile makes no query', async () => {
     let queries = 0;
     const counting: Db = {
@@ -302,13 +313,7 @@ describeEachDb('vector tiles', (backend) => {
     };
     const svc = new TileService({ db: deaf, regionCode: TEST_REGION, workSrid: TEST_WORK_SRID, cache: new TileCache(1 << 24) });
     await svc.tile({ layer: 'survey', tile: t16 }); // the versions are now remembered and trusted
-    await db.query(`INSERT INTO layer (name, role, title_zh, title_en) VALUES ('canal', 'flag', '水渠', 'Canals')`);
-    const b = (await db.query<{ id: number }>(
-      `INSERT INTO import_batch (region_code, layer_id, file_name, sha256, source_layer, report)
-       VALUES ($1, (SELECT id FROM layer WHERE name = 'canal'), 'c.zip', 'c', 'c', '{}') RETURNING id`, [TEST_REGION])).rows[0].id;
-    await db.query(
-      `INSERT INTO layer_feature (region_code, layer_id, batch_id, name, attrs, geom)
-       VALUES ($1, (SELECT id FROM layer WHERE name = 'canal'), $2, '东干渠', '{}', ${env(0, 0)})`, [TEST_REGION, b]);
+    await addCustomLayer('canal', '水渠', 'Canals', '东干渠');
     expect((await svc.layer('canal')).name).toBe('canal');
     const out = await svc.tile({ layer: 'canal', tile: t16 });
     expect(out.status).toBe(200);
@@ -518,13 +523,7 @@ describeEachDb('vector tiles', (backend) => {
   });
 
   it('keeps a new custom layer servable without a restart', async () => {
-    await db.query(`INSERT INTO layer (name, role, title_zh, title_en) VALUES ('river', 'flag', '河道', 'Rivers')`);
-    const b = (await db.query<{ id: number }>(
-      `INSERT INTO import_batch (region_code, layer_id, file_name, sha256, source_layer, report)
-       VALUES ($1, (SELECT id FROM layer WHERE name = 'river'), 'r.zip', 'r', 'r', '{}') RETURNING id`, [TEST_REGION])).rows[0].id;
-    await db.query(
-      `INSERT INTO layer_feature (region_code, layer_id, batch_id, name, attrs, geom)
-       VALUES ($1, (SELECT id FROM layer WHERE name = 'river'), $2, '临江河', '{}', ${env(0, 0)})`, [TEST_REGION, b]);
+    await addCustomLayer('river', '河道', 'Rivers', '临江河');
     expect(features((await getTile(app, analyst, path('river', t16))).body, 'river').map((f) => f.properties.name)).toEqual(['临江河']);
   });
 
