@@ -80,11 +80,12 @@ export function createApp(o: AppOptions) {
   app.set('case sensitive routing', true);
   app.set('trust proxy', 'loopback');
   const tiles = o.tiles ?? tileServiceFor(ctx);
-  // The tiles of a logged-in map view are answered by the first middleware, before the request logger, the
-  // body parser and the routers (routes/tiles.ts tileFastPath: what it serves, and that it hands everything
-  // else on untouched). Measured with the tile cache (bench:tiles, "cached, no fast path"): a cached tile took
-  // 0.9–1.9 ms through it and 1.2–2.2 ms through the full chain on a quiet machine, 1.2–2.5 against 2.9–4.0 ms
-  // at load 4, so it stays — as a middleware, not the patch of express's private `handle` it was.
+  // The tiles of a logged-in map view are answered before the request logger, the body parser and the routers
+  // (routes/tiles.ts tileFastPath: what it serves, and that it hands everything else on untouched): by
+  // requestListener (above) before express dispatches at all, else by this first middleware. Measured
+  // (bench:tiles, docs/BENCHMARKS.md "Session 7"): survey z16 cached 0.23x the raw ST_AsMVT through the
+  // listener, 0.37 as a middleware, more through the full chain ("cached, no fast path"); no patch of express's
+  // private `handle`, as there once was.
   if (o.tileFastPath !== false) {
     const fastTiles = tileFastPath(ctx, tiles);
     fastPaths.set(app, fastTiles);
