@@ -106,9 +106,19 @@ export class TileService {
   }
 
   async layer(name: string): Promise<TileLayer> {
-    const l = (await this.catalogAt(await this.epochs())).byName.get(name) ?? (await this.catalogAt(await this.epochs(true))).byName.get(name);
+    const l = (await this.catalogAt(await this.epochs())).byName.get(name) ?? (await this.latestLayer(name)).layer;
     if (!l) throw unknownLayer(name);
     return l;
+  }
+
+  /**
+   * A layer the catalog in hand does not know, looked up again with the versions read from the database: it may
+   * have been created by another process whose NOTIFY has not reached us yet (tiles/epochs.ts). Only ever on
+   * the way to a 404.
+   */
+  private async latestLayer(name: string): Promise<{ layer?: TileLayer; epochs: Epochs }> {
+    const epochs = await this.epochs(true);
+    return { layer: (await this.catalogAt(epochs)).byName.get(name), epochs };
   }
 
   async tile(req: TileRequest): Promise<TileResult> {
@@ -125,12 +135,7 @@ export class TileService {
     for (let attempt = 0; ; attempt++) {
       const catalog = epochs ? await this.catalogAt(epochs) : this.catalog!.value;
       let layer = catalog.byName.get(req.layer);
-      if (!layer) {
-        // perhaps a layer created since the catalog was read — by another process, whose NOTIFY may not have
-        // reached us yet: read the versions from the database before refusing
-        epochs = await this.epochs(true);
-        layer = (await this.catalogAt(epochs)).byName.get(req.layer);
-      }
+      if (!layer) ({ layer, epochs } = await this.latestLayer(req.layer));
       if (!layer) throw unknownLayer(req.layer);
       // only survey tiles depend on the caller's villages (other layers are the same for everyone)
       const scope = layer.kind === 'survey' && req.villageScope ? [...req.villageScope].sort() : undefined;
