@@ -36,26 +36,26 @@ export interface AppOptions extends AppContext {
   authenticate: RequestHandler;
   /** the tile service (and its cache); tests and the benchmark pass their own to look at the cache */
   tiles?: TileService;
-  /** answer a logged-in browser's tiles before the request logger and routers (default: on) */
+  /** answer a logged-in browser's tiles before express dispatches, through requestListener (default: on) */
   tileFastPath?: boolean;
 }
 
 type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** each app's tile fast path (createApp), tried by requestListener */
 const fastPaths = new WeakMap<Express, FastPath>();
-/** requests the listener already offered to the fast path: the middleware does not offer them again */
-const triedFast = new WeakSet<IncomingMessage>();
 
 /**
- * The app as node's request listener, with the tile fast path tried before express dispatches at all
- * (express's own per-request setup — prototypes, query parser, router stack — is most of what a cached
- * tile costs: issue 17 item 4). An express app is itself a request listener, so this is its public API:
- * whatever the fast path declines goes to the app untouched, and the fast path's middleware then steps aside.
+ * The app as node's request listener, with the tile fast path tried before express dispatches at all: the
+ * tiles of a logged-in map view skip the request logger, the body parser and the routers (routes/tiles.ts
+ * tileFastPath: what it serves, and that it hands everything else on untouched). An express app is itself a
+ * request listener, so this is its public API — no patch of its private `handle`, as there once was. Measured
+ * (bench:tiles, docs/BENCHMARKS.md "Session 7"): survey z16 cached 0.23x the raw ST_AsMVT, against 0.37 as
+ * express's first middleware and more through the full chain ("cached, no fast path").
  */
 export function requestListener(app: Express): (req: IncomingMessage, res: ServerResponse) => void {
   const fast = fastPaths.get(app);
   if (!fast) return app;
   return (req, res) => {
-    triedFast.add(req);
     let served = false;
     try {
       served = fast(req, res);
@@ -80,19 +80,8 @@ export function createApp(o: AppOptions) {
   app.set('case sensitive routing', true);
   app.set('trust proxy', 'loopback');
   const tiles = o.tiles ?? tileServiceFor(ctx);
-  // The tiles of a logged-in map view are answered before the request logger, the body parser and the routers
-  // (routes/tiles.ts tileFastPath: what it serves, and that it hands everything else on untouched): by
-  // requestListener (above) before express dispatches at all, else by this first middleware. Measured
-  // (bench:tiles, docs/BENCHMARKS.md "Session 7"): survey z16 cached 0.23x the raw ST_AsMVT through the
-  // listener, 0.37 as a middleware, more through the full chain ("cached, no fast path"); no patch of express's
-  // private `handle`, as there once was.
-  if (o.tileFastPath !== false) {
-    const fastTiles = tileFastPath(ctx, tiles);
-    fastPaths.set(app, fastTiles);
-    app.use((req, res, next) => {
-      if (triedFast.has(req) || !fastTiles(req, res)) next();
-    });
-  }
+  // served through requestListener / listen (above), before express dispatches
+  if (o.tileFastPath !== false) fastPaths.set(app, tileFastPath(ctx, tiles));
   // read your writes on the map: while a write request is in flight, data versions (tiles, OGC catalog) come
   // from the database (tiles/epochs.ts); 'close' follows 'finish' and also comes when the client gave up
   app.use((req, res, next) => {

@@ -81,13 +81,13 @@ async function serve(url: string) {
   }
   const pino = (await import('pino')).default;
   const { openDb } = await import('../../server/db/open');
-  const { createApp } = await import('../../server/app');
+  const { createApp, listen } = await import('../../server/app');
   const { authenticate } = await import('../../server/auth/session');
   const config = loadConfig({ ...process.env, DATABASE_URL: url, TUBAN_SAMPLE: 'off', LOG_LEVEL: 'silent' });
   const log = pino({ level: 'silent' });
   const db = await openDb({ databaseUrl: url, statementTimeoutMs: config.statementTimeoutMs });
   const app = createApp({ config, db, log, authenticate: await authenticate({ config, db, log }) });
-  const server = app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1');
+  const server = listen(app, Number(process.env.BENCH_PORT ?? 0), '127.0.0.1');
   await once(server, 'listening');
   if (cluster.isWorker) return;
   const addr = server.address();

@@ -7,7 +7,7 @@ import { X0, Y0, area, bytesOf, fc, rect } from '../helpers/fixtures';
 import { IMPORT_SETTINGS } from '../helpers/ingest';
 import { TEST_REGION, TEST_WORK_SRID } from '../helpers/snapshot';
 import { importFile, type ImportRequest } from '../../server/ingest/import';
-import { createApp } from '../../server/app';
+import { createApp, listen } from '../../server/app';
 import { loadConfig } from '../../server/config';
 
 const settings = IMPORT_SETTINGS;
@@ -177,7 +177,7 @@ describeEachDb('import → reconcile → query', (backend) => {
         next();
       },
     });
-    const server = app.listen(0);
+    const server = listen(app, 0);
     // PGlite's first ST_Transform loads PROJ's database (seconds): keep the client's pooled socket alive
     server.keepAliveTimeout = 60_000;
     const url = `http://127.0.0.1:${(server.address() as any).port}`;

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import pino from 'pino';
-import { createApp } from '../../server/app';
+import { createApp, listen } from '../../server/app';
 import { loadConfig } from '../../server/config';
 import type { Principal } from '../../server/auth/guard';
 import type { Db, Queryable } from '../../server/db/types';
@@ -57,7 +57,7 @@ export async function startApp(db: Db): Promise<Api> {
   } as NodeJS.ProcessEnv);
   const log = pino({ level: 'silent' });
   const app = createApp({ config, db, log, authenticate: testAuthenticate });
-  const server = app.listen(0, '127.0.0.1');
+  const server = listen(app, 0, '127.0.0.1');
   // a loaded machine can keep a client's pooled socket idle past Node's 5 s default: avoid ECONNRESET races
   server.keepAliveTimeout = 60_000;
   await once(server, 'listening');
